@@ -1,0 +1,73 @@
+// The koa application: CORS, request metrics, one error shape, public probes, then Bearer auth for everything else.
+import cors from '@koa/cors';
+import Router from '@koa/router';
+import Koa from 'koa';
+import type { Logger } from 'pino';
+import type { RoomService } from '../rooms/room-service.js';
+import { bearerAuth } from './auth.js';
+import { errorHandling } from './error-handling.js';
+import { mountAdminRoutes } from './routes/admin-routes.js';
+import { mountHealthRoute, mountProbeRoutes, type HealthSource } from './routes/health-routes.js';
+import { mountOpenApiRoute } from './routes/openapi-route.js';
+import { mountRoomRoutes } from './routes/room-routes.js';
+
+export interface RequestObservation {
+  method: string;
+  route: string;
+  status: number;
+  seconds: number;
+  requestBytes: number;
+  responseBytes: number;
+}
+
+export interface HttpAppDeps {
+  readonly serverApiToken: string;
+  readonly logger: Logger;
+  readonly rooms: RoomService;
+  readonly health: HealthSource;
+  readonly startDrain: () => void;
+  readonly drainStatus: () => { status: string; rooms: number };
+  readonly observeRequest?: (o: RequestObservation) => void;
+}
+
+export function createHttpApp(deps: HttpAppDeps): Koa {
+  const app = new Koa();
+  app.proxy = true;
+  app.use(cors({ origin: '*', allowHeaders: ['authorization', 'content-type'], maxAge: 3600 }));
+  if (deps.observeRequest) app.use(requestMetrics(deps.observeRequest));
+  app.use(errorHandling(deps.logger));
+
+  const open = new Router();
+  mountProbeRoutes(open, deps.health);
+  mountOpenApiRoute(open, deps.health.version);
+  app.use(open.routes());
+
+  const api = new Router();
+  api.use(bearerAuth(deps.serverApiToken));
+  mountHealthRoute(api, deps.health);
+  mountRoomRoutes(api, deps.rooms);
+  mountAdminRoutes(api, deps.startDrain, deps.drainStatus);
+  app.use(api.routes());
+  app.use(api.allowedMethods());
+  return app;
+}
+
+function requestMetrics(observe: (o: RequestObservation) => void): Koa.Middleware {
+  return async (ctx, next) => {
+    const started = process.hrtime.bigint();
+    try {
+      await next();
+    } finally {
+      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+      const route = (ctx as unknown as { _matchedRoute?: string })._matchedRoute ?? 'unmatched';
+      observe({
+        method: ctx.method,
+        route: String(route),
+        status: ctx.status,
+        seconds,
+        requestBytes: Number(ctx.get('content-length') || 0),
+        responseBytes: ctx.length ?? 0,
+      });
+    }
+  };
+}

@@ -1,0 +1,37 @@
+// One typed bus for domain events: notifications, webhooks, metrics and signalling subscribe; nobody is called
+// directly just to be told that something happened.
+import { EventEmitter } from 'node:events';
+import type { PeerType, TrackType } from './room-types.js';
+
+export type DomainEvent =
+  | { type: 'roomCreated'; roomId: string }
+  | { type: 'roomDeleted'; roomId: string }
+  | { type: 'roomCrashed'; roomId: string }
+  | { type: 'peerAdded'; roomId: string; peerId: string; peerType: PeerType }
+  | { type: 'peerDeleted'; roomId: string; peerId: string; peerType: PeerType }
+  | { type: 'peerConnected'; roomId: string; peerId: string; peerType: PeerType }
+  | { type: 'peerDisconnected'; roomId: string; peerId: string; peerType: PeerType }
+  | { type: 'peerCrashed'; roomId: string; peerId: string; peerType: PeerType; reason: string }
+  | { type: 'peerMetadataUpdated'; roomId: string; peerId: string; metadata: unknown }
+  | { type: 'trackAdded'; roomId: string; peerId: string; trackId: string; trackType: TrackType; metadata: unknown }
+  | { type: 'trackRemoved'; roomId: string; peerId: string; trackId: string; trackType: TrackType; metadata: unknown }
+  | { type: 'trackMetadataUpdated'; roomId: string; peerId: string; trackId: string; trackType: TrackType; metadata: unknown };
+
+export type DomainEventType = DomainEvent['type'];
+
+export class EventBus {
+  private readonly emitter = new EventEmitter();
+
+  constructor() {
+    this.emitter.setMaxListeners(0);
+  }
+
+  publish(event: DomainEvent): void {
+    this.emitter.emit('event', event);
+  }
+
+  subscribe(listener: (event: DomainEvent) => void): () => void {
+    this.emitter.on('event', listener);
+    return () => this.emitter.off('event', listener);
+  }
+}

@@ -1,0 +1,17 @@
+// The codecs a room's router offers. A room's videoCodec option (Fishjam's "enforce this codec") keeps only that one.
+import type { types } from 'mediasoup';
+
+const OPUS: types.RouterRtpCodecCapability = { kind: 'audio', mimeType: 'audio/opus', clockRate: 48000, channels: 2 };
+const VP8: types.RouterRtpCodecCapability = { kind: 'video', mimeType: 'video/VP8', clockRate: 90000 };
+const H264: types.RouterRtpCodecCapability = {
+  kind: 'video',
+  mimeType: 'video/H264',
+  clockRate: 90000,
+  parameters: { 'packetization-mode': 1, 'profile-level-id': '42e01f', 'level-asymmetry-allowed': 1 },
+};
+
+export function mediaCodecsFor(videoCodec: 'h264' | 'vp8' | null): types.RouterRtpCodecCapability[] {
+  if (videoCodec === 'h264') return [OPUS, H264];
+  if (videoCodec === 'vp8') return [OPUS, VP8];
+  return [OPUS, VP8, H264];
+}

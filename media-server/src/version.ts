@@ -1,0 +1,2 @@
+// The server's version, shown by /health and the OpenAPI document.
+export const VERSION = '0.1.0';
