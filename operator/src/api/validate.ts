@@ -1,0 +1,84 @@
+// Whole-spec validation: the schema first (what the CRD also enforces), then rules across fields that the
+// CRD cannot express, or only with CEL that older clusters ignore. An invalid spec becomes a condition, never a crash.
+import { DEFAULTS, workersFor } from './defaults.js';
+import { checkSchema, type FieldError } from './schema-check.js';
+import { specSchema } from './schema.js';
+import type { FishjamClusterSpec } from './types.js';
+
+/** Variables the operator sets; overriding them through spec.env would break discovery or auth. */
+export const OPERATOR_ENV = [
+  'FJ_MODE', 'FJ_IP', 'FJ_PORT', 'FJ_HOST', 'FJ_METRICS_IP', 'FJ_METRICS_PORT', 'FJ_SERVER_API_TOKEN',
+  'FJ_SECRET_KEY_BASE', 'FJ_DIST_ENABLED', 'FJ_DIST_STRATEGY_NAME', 'FJ_DIST_MODE', 'FJ_DIST_NODE_NAME',
+  'FJ_DIST_QUERY', 'FJ_DIST_COOKIE', 'FJ_DIST_MIN_PORT', 'FJ_DIST_MAX_PORT', 'FJ_DIST_POLLING_INTERVAL',
+  'FJ_DIST_TLS_CERT_PATH', 'FJ_DIST_TLS_KEY_PATH', 'FJ_DIST_TLS_CA_PATH', 'FJ_WORKERS', 'FJ_WEBRTC_MIN_PORT',
+  'FJ_WEBRTC_MAX_PORT', 'FJ_WEBRTC_ANNOUNCED_IP', 'FJ_DRAIN_TIMEOUT', 'POD_NAME', 'POD_IP', 'HOST_IP', 'POD_NAMESPACE',
+] as const;
+
+const TEMPLATE_VARS = new Set(['POD_NAME', 'POD_IP', 'HOST_IP', 'POD_NAMESPACE']);
+
+function templateErrors(path: string, template: string | undefined): FieldError[] {
+  if (template === undefined) return [];
+  const unknown = [...template.matchAll(/\$\(([^)]*)\)/g)].map((m) => m[1]!).filter((v) => !TEMPLATE_VARS.has(v));
+  return unknown.length === 0
+    ? []
+    : [{ path, message: `uses $(${unknown[0]}); only $(POD_NAME), $(POD_IP), $(HOST_IP), $(POD_NAMESPACE) are expanded` }];
+}
+
+function crossFieldErrors(spec: FishjamClusterSpec): FieldError[] {
+  const errors: FieldError[] = [];
+  const mode = spec.exposure?.mode ?? 'HostNetwork';
+  if (mode === 'ServicePerPod') {
+    if (!spec.exposure?.hostTemplate) {
+      errors.push({ path: 'spec.exposure.hostTemplate', message: 'is required with ServicePerPod (e.g. "$(POD_NAME).media.example.com:443")' });
+    }
+    if (!spec.exposure?.announcedAddressTemplate) {
+      errors.push({ path: 'spec.exposure.announcedAddressTemplate', message: 'is required with ServicePerPod (the per-pod load balancer address)' });
+    }
+  }
+  if (mode === 'HostNetwork' && spec.exposure?.announcedAddressTemplate) {
+    errors.push({ path: 'spec.exposure.announcedAddressTemplate', message: 'is only used with ServicePerPod; HostNetwork announces the node IP' });
+  }
+  errors.push(...templateErrors('spec.exposure.hostTemplate', spec.exposure?.hostTemplate));
+  errors.push(...templateErrors('spec.exposure.announcedAddressTemplate', spec.exposure?.announcedAddressTemplate));
+
+  const workers = spec.workers ?? workersFor(spec.resources);
+  const minPort = spec.webrtc?.minPort ?? DEFAULTS.webrtcMinPort;
+  const maxPort = spec.webrtc?.maxPort ?? minPort + workers - 1;
+  if (maxPort > 65535) {
+    errors.push({ path: 'spec.webrtc.minPort', message: `${minPort} + ${workers} workers runs past port 65535` });
+  } else if (maxPort - minPort + 1 < workers) {
+    errors.push({
+      path: 'spec.webrtc.maxPort',
+      message: `range ${minPort}-${maxPort} has ${Math.max(0, maxPort - minPort + 1)} ports, fewer than the ${workers} workers (one port each)`,
+    });
+  }
+
+  const ports: [string, number][] = [
+    ['spec.httpPort', spec.httpPort ?? DEFAULTS.httpPort],
+    ['spec.metrics.port', spec.metrics?.port ?? DEFAULTS.metricsPort],
+    ['spec.dist.port', spec.dist?.port ?? DEFAULTS.distPort],
+    ['spec.dist.portMapperPort', spec.dist?.portMapperPort ?? DEFAULTS.portMapperPort],
+  ];
+  ports.forEach(([path, p], i) => {
+    const clash = ports.slice(0, i).find(([, q]) => q === p);
+    if (clash) errors.push({ path, message: `port ${p} is already used by ${clash[0]}` });
+    if (p >= minPort && p <= maxPort) errors.push({ path, message: `port ${p} falls inside the WebRTC range ${minPort}-${maxPort}` });
+  });
+
+  const reserved = new Set<string>(OPERATOR_ENV);
+  (spec.env ?? []).forEach((e, i) => {
+    if (reserved.has(e.name)) errors.push({ path: `spec.env[${i}].name`, message: `${e.name} is set by the operator` });
+  });
+  return errors;
+}
+
+export function validateSpec(spec: unknown): FieldError[] {
+  if (spec === undefined) return [];
+  const schemaErrors = checkSchema(spec, specSchema);
+  // Cross-field rules assume the types are right; report type errors alone first.
+  return schemaErrors.length > 0 ? schemaErrors : crossFieldErrors(spec as FishjamClusterSpec);
+}
+
+export function describeErrors(errors: FieldError[]): string {
+  return errors.map((e) => `${e.path} ${e.message}`).join('; ');
+}

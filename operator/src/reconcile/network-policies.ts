@@ -1,0 +1,48 @@
+// NetworkPolicies for pod-network mode. Once any policy selects a pod, ingress not allowed by one of them is
+// dropped, so these four together are the pod's whole ingress allow-list. hostNetwork pods ignore policies.
+import type { NetworkPolicyPeer } from '../api/types.js';
+import type { KubeObject } from '../api/types.js';
+import { meta, type BuildContext } from './build-context.js';
+import { webrtcPorts } from './services.js';
+
+function policy(ctx: BuildContext, part: 'dist' | 'api' | 'media' | 'metrics', ports: object[], from: NetworkPolicyPeer[]): KubeObject {
+  return {
+    apiVersion: 'networking.k8s.io/v1',
+    kind: 'NetworkPolicy',
+    metadata: meta(ctx, ctx.names.policy(part)),
+    spec: {
+      podSelector: { matchLabels: ctx.selector },
+      policyTypes: ['Ingress'],
+      // An ingress rule without "from" admits every source.
+      ingress: [{ ports, ...(from.length > 0 ? { from } : {}) }],
+    },
+  };
+}
+
+export function operatorPeer(ctx: BuildContext): NetworkPolicyPeer {
+  return {
+    namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': ctx.operator.operatorNamespace } },
+    podSelector: { matchLabels: ctx.operator.operatorPodLabels },
+  };
+}
+
+export function networkPolicies(ctx: BuildContext): KubeObject[] {
+  const { spec } = ctx;
+  if (!spec.networkPolicy.enabled || spec.exposure.mode === 'HostNetwork') return [];
+  const tcp = (port: number) => ({ protocol: 'TCP', port });
+  const ownPods: NetworkPolicyPeer = { podSelector: { matchLabels: ctx.selector } };
+  // The operator calls /admin/drain and reads /metrics; a restricted allow-list must still let it in.
+  const withOperator = (peers: NetworkPolicyPeer[]) => (peers.length > 0 ? [...peers, operatorPeer(ctx)] : []);
+  return [
+    policy(ctx, 'dist', [tcp(spec.dist.portMapperPort), tcp(spec.dist.port)], [ownPods]),
+    // Nodes forward REST calls and proxy peer sockets to each other over the API port, so own pods always pass.
+    policy(ctx, 'api', [tcp(spec.httpPort)], spec.networkPolicy.apiFrom.length > 0 ? [...withOperator(spec.networkPolicy.apiFrom), ownPods] : []),
+    policy(
+      ctx,
+      'media',
+      webrtcPorts(ctx).flatMap((p) => [{ protocol: 'UDP', port: p }, tcp(p)]),
+      spec.networkPolicy.mediaFrom,
+    ),
+    policy(ctx, 'metrics', [tcp(spec.metrics.port)], withOperator(spec.networkPolicy.metricsFrom)),
+  ];
+}

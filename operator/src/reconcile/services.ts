@@ -1,0 +1,71 @@
+// The headless Service (DNS discovery of every pod, ready or not), the client Service (REST across ready pods),
+// and in ServicePerPod mode one Service per pod carrying its HTTP and WebRTC ports.
+import type { KubeObject } from '../api/types.js';
+import { meta, type BuildContext } from './build-context.js';
+import { COMPONENT_LABEL } from './names.js';
+
+export function webrtcPorts(ctx: BuildContext): number[] {
+  const { minPort, maxPort } = ctx.spec.webrtc;
+  return Array.from({ length: maxPort - minPort + 1 }, (_, i) => minPort + i);
+}
+
+export function headlessService(ctx: BuildContext): KubeObject {
+  const { spec } = ctx;
+  return {
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: meta(ctx, ctx.names.headless, { labels: { [COMPONENT_LABEL]: 'discovery' } }),
+    spec: {
+      clusterIP: 'None',
+      // Draining (not ready) nodes must stay discoverable: their rooms live on until they end.
+      publishNotReadyAddresses: true,
+      selector: ctx.selector,
+      ports: [
+        { name: 'dist', port: spec.dist.port, targetPort: spec.dist.port, protocol: 'TCP' },
+        { name: 'port-mapper', port: spec.dist.portMapperPort, targetPort: spec.dist.portMapperPort, protocol: 'TCP' },
+        { name: 'metrics', port: spec.metrics.port, targetPort: spec.metrics.port, protocol: 'TCP' },
+      ],
+    },
+  };
+}
+
+export function clientService(ctx: BuildContext): KubeObject {
+  return {
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: meta(ctx, ctx.names.client, { labels: { [COMPONENT_LABEL]: 'api' } }),
+    spec: {
+      type: 'ClusterIP',
+      selector: ctx.selector,
+      ports: [{ name: 'http', port: ctx.spec.httpPort, targetPort: ctx.spec.httpPort, protocol: 'TCP' }],
+    },
+  };
+}
+
+export function podServices(ctx: BuildContext, podCount: number): KubeObject[] {
+  const { exposure, httpPort } = ctx.spec;
+  if (exposure.mode !== 'ServicePerPod') return [];
+  const ports = [
+    { name: 'http', port: httpPort, targetPort: httpPort, protocol: 'TCP' },
+    ...webrtcPorts(ctx).flatMap((p, i) => [
+      { name: `rtc-udp-${i}`, port: p, targetPort: p, protocol: 'UDP' },
+      { name: `rtc-tcp-${i}`, port: p, targetPort: p, protocol: 'TCP' },
+    ]),
+  ];
+  const lb = exposure.serviceType === 'LoadBalancer';
+  return Array.from({ length: podCount }, (_, ordinal) => ({
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: meta(ctx, ctx.names.podService(ordinal), {
+      labels: { [COMPONENT_LABEL]: 'pod-exposure' },
+      ...(Object.keys(exposure.serviceAnnotations).length > 0 ? { annotations: exposure.serviceAnnotations } : {}),
+    }),
+    spec: {
+      type: exposure.serviceType,
+      selector: { ...ctx.selector, 'statefulset.kubernetes.io/pod-name': ctx.names.pod(ordinal) },
+      ports,
+      ...(lb ? { externalTrafficPolicy: exposure.externalTrafficPolicy } : {}),
+      ...(lb && exposure.loadBalancerClass ? { loadBalancerClass: exposure.loadBalancerClass } : {}),
+    },
+  }));
+}

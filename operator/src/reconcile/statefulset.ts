@@ -1,0 +1,162 @@
+// The StatefulSet of media nodes. Everything a pod needs to find its peers (DNS discovery on the headless
+// Service), to be reached (FJ_HOST, announced address) and to stop gently (preStop drain) is set here.
+import type { EnvVar, KubeObject } from '../api/types.js';
+import { meta, type BuildContext } from './build-context.js';
+import { COMPONENT_LABEL } from './names.js';
+import { webrtcPorts } from './services.js';
+
+/** Seconds the kubelet waits beyond the drain timeout before SIGKILL: drain.js exits, then the server closes. */
+export const GRACE_MARGIN_SECONDS = 15;
+export const DRAIN_COMMAND = ['node', '/app/media-server/dist/cli/drain.js'];
+export const DIST_TLS_MOUNT = '/etc/fishjam/dist-tls';
+
+const fieldEnv = (name: string, fieldPath: string) => ({ name, valueFrom: { fieldRef: { fieldPath } } });
+const secretEnv = (name: string, ref: { name: string; key: string }) => ({
+  name,
+  valueFrom: { secretKeyRef: { name: ref.name, key: ref.key } },
+});
+const plainEnv = (name: string, value: string | number | boolean) => ({ name, value: String(value) });
+
+export function distQuery(ctx: BuildContext): string {
+  return `${ctx.names.headless}.${ctx.namespace}.svc.${ctx.spec.dist.clusterDomain}`;
+}
+
+export function mediaEnv(ctx: BuildContext): EnvVar[] {
+  const { spec } = ctx;
+  const hostNetwork = spec.exposure.mode === 'HostNetwork';
+  const announced = hostNetwork ? '$(HOST_IP)' : spec.exposure.announcedAddressTemplate!;
+  const tls = spec.dist.tlsSecretName
+    ? [
+        plainEnv('FJ_DIST_TLS_CERT_PATH', `${DIST_TLS_MOUNT}/tls.crt`),
+        plainEnv('FJ_DIST_TLS_KEY_PATH', `${DIST_TLS_MOUNT}/tls.key`),
+        plainEnv('FJ_DIST_TLS_CA_PATH', `${DIST_TLS_MOUNT}/ca.crt`),
+      ]
+    : [];
+  return [
+    // Declared first: Kubernetes expands $(VAR) only for variables defined earlier in the list.
+    fieldEnv('POD_NAME', 'metadata.name'),
+    fieldEnv('POD_NAMESPACE', 'metadata.namespace'),
+    fieldEnv('POD_IP', 'status.podIP'),
+    fieldEnv('HOST_IP', 'status.hostIP'),
+    plainEnv('FJ_MODE', 'production'),
+    plainEnv('FJ_IP', '0.0.0.0'),
+    plainEnv('FJ_PORT', spec.httpPort),
+    plainEnv('FJ_HOST', spec.exposure.hostTemplate),
+    plainEnv('FJ_METRICS_IP', '0.0.0.0'),
+    plainEnv('FJ_METRICS_PORT', spec.metrics.port),
+    secretEnv('FJ_SERVER_API_TOKEN', spec.apiToken),
+    secretEnv('FJ_SECRET_KEY_BASE', spec.secretKeyBase),
+    plainEnv('FJ_DIST_ENABLED', true),
+    plainEnv('FJ_DIST_STRATEGY_NAME', 'DNS'),
+    plainEnv('FJ_DIST_MODE', 'name'),
+    plainEnv('FJ_DIST_NODE_NAME', 'fishjam@$(POD_IP)'),
+    plainEnv('FJ_DIST_QUERY', distQuery(ctx)),
+    secretEnv('FJ_DIST_COOKIE', spec.dist.cookie),
+    plainEnv('FJ_DIST_MIN_PORT', spec.dist.port),
+    plainEnv('FJ_DIST_MAX_PORT', spec.dist.port),
+    plainEnv('FJ_DIST_POLLING_INTERVAL', spec.dist.pollingIntervalMs),
+    ...tls,
+    plainEnv('FJ_WORKERS', spec.workers),
+    plainEnv('FJ_WEBRTC_MIN_PORT', spec.webrtc.minPort),
+    plainEnv('FJ_WEBRTC_MAX_PORT', spec.webrtc.maxPort),
+    plainEnv('FJ_WEBRTC_ANNOUNCED_IP', announced),
+    plainEnv('FJ_DRAIN_TIMEOUT', spec.drainTimeoutSeconds),
+    plainEnv('FJ_LOG_LEVEL', spec.logLevel),
+    plainEnv('FJ_STRUCTURED_LOGGING', true),
+    ...spec.env,
+  ];
+}
+
+function containerPorts(ctx: BuildContext): Record<string, unknown>[] {
+  const { spec } = ctx;
+  // With hostNetwork the kubelet requires hostPort == containerPort; listing them makes the scheduler keep one pod per node.
+  const host = spec.exposure.mode === 'HostNetwork';
+  const port = (name: string, containerPort: number, protocol = 'TCP') => ({
+    ...(name ? { name } : {}),
+    containerPort,
+    protocol,
+    ...(host ? { hostPort: containerPort } : {}),
+  });
+  return [
+    port('http', spec.httpPort),
+    port('metrics', spec.metrics.port),
+    port('dist', spec.dist.port),
+    port('port-mapper', spec.dist.portMapperPort),
+    ...webrtcPorts(ctx).flatMap((p, i) => [port(`rtc-udp-${i}`, p, 'UDP'), port(`rtc-tcp-${i}`, p, 'TCP')]),
+  ];
+}
+
+/** User affinity plus, for hostNetwork, a hard rule of one media pod per node (their ports would collide). */
+function affinity(ctx: BuildContext): Record<string, unknown> | undefined {
+  const user = ctx.spec.affinity;
+  if (ctx.spec.exposure.mode !== 'HostNetwork') return user;
+  const anti = (user?.['podAntiAffinity'] ?? {}) as Record<string, unknown>;
+  const required = (anti['requiredDuringSchedulingIgnoredDuringExecution'] ?? []) as unknown[];
+  return {
+    ...user,
+    podAntiAffinity: {
+      ...anti,
+      requiredDuringSchedulingIgnoredDuringExecution: [
+        ...required,
+        { labelSelector: { matchLabels: ctx.selector }, topologyKey: 'kubernetes.io/hostname' },
+      ],
+    },
+  };
+}
+
+export function statefulSet(ctx: BuildContext, replicas: number): KubeObject {
+  const { spec } = ctx;
+  const hostNetwork = spec.exposure.mode === 'HostNetwork';
+  const aff = affinity(ctx);
+  const probe = (path: string, extra: Record<string, number>) => ({
+    httpGet: { path, port: 'http' },
+    ...extra,
+  });
+  const container = {
+    name: 'media',
+    image: spec.image,
+    imagePullPolicy: spec.imagePullPolicy,
+    env: mediaEnv(ctx),
+    ports: containerPorts(ctx),
+    resources: spec.resources,
+    startupProbe: probe('/livez', { periodSeconds: 2, failureThreshold: 60 }),
+    livenessProbe: probe('/livez', { periodSeconds: 10, timeoutSeconds: 3, failureThreshold: 3 }),
+    readinessProbe: probe('/readyz', { periodSeconds: 3, timeoutSeconds: 2, failureThreshold: 1 }),
+    lifecycle: { preStop: { exec: { command: DRAIN_COMMAND } } },
+    ...(spec.dist.tlsSecretName ? { volumeMounts: [{ name: 'dist-tls', mountPath: DIST_TLS_MOUNT, readOnly: true }] } : {}),
+  };
+  return {
+    apiVersion: 'apps/v1',
+    kind: 'StatefulSet',
+    metadata: meta(ctx, ctx.names.statefulSet, { labels: { [COMPONENT_LABEL]: 'media' } }),
+    spec: {
+      replicas,
+      serviceName: ctx.names.headless,
+      // Nodes discover each other through DNS, so they need not start one after another.
+      podManagementPolicy: 'Parallel',
+      updateStrategy: { type: 'RollingUpdate' },
+      selector: { matchLabels: ctx.selector },
+      template: {
+        metadata: {
+          labels: { ...spec.podLabels, ...ctx.labels, [COMPONENT_LABEL]: 'media' },
+          ...(Object.keys(spec.podAnnotations).length > 0 ? { annotations: spec.podAnnotations } : {}),
+        },
+        spec: {
+          ...(hostNetwork ? { hostNetwork: true, dnsPolicy: 'ClusterFirstWithHostNet' } : {}),
+          terminationGracePeriodSeconds: spec.drainTimeoutSeconds + GRACE_MARGIN_SECONDS,
+          // The media server never talks to the Kubernetes API.
+          automountServiceAccountToken: false,
+          enableServiceLinks: false,
+          containers: [container],
+          ...(spec.imagePullSecrets.length > 0 ? { imagePullSecrets: spec.imagePullSecrets } : {}),
+          ...(Object.keys(spec.nodeSelector).length > 0 ? { nodeSelector: spec.nodeSelector } : {}),
+          ...(spec.tolerations.length > 0 ? { tolerations: spec.tolerations } : {}),
+          ...(aff ? { affinity: aff } : {}),
+          ...(spec.dist.tlsSecretName
+            ? { volumes: [{ name: 'dist-tls', secret: { secretName: spec.dist.tlsSecretName, defaultMode: 0o400 } }] }
+            : {}),
+        },
+      },
+    },
+  };
+}
