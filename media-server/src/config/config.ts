@@ -114,7 +114,7 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>, h
   if (webrtcMin > webrtcMax) r.fail(`FJ_WEBRTC_MIN_PORT (${webrtcMin}) must not be greater than FJ_WEBRTC_MAX_PORT (${webrtcMax})`);
 
   const workers = r.int('FJ_WORKERS', Math.max(1, host.cpuCount), { min: 1, max: 256 });
-  if (webrtcMax - webrtcMin + 1 < workers) {
+  if (webrtcMin <= webrtcMax && webrtcMax - webrtcMin + 1 < workers) {
     r.fail(`FJ_WEBRTC_MIN_PORT..FJ_WEBRTC_MAX_PORT holds ${webrtcMax - webrtcMin + 1} ports but FJ_WORKERS is ${workers}: each worker needs one`);
   }
 

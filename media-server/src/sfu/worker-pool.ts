@@ -164,7 +164,10 @@ export class WorkerPool extends EventEmitter<{ workerDied: [WorkerDiedEvent]; wo
   private observeLoad(slot: Slot): void {
     slot.worker.observer.on('newrouter', (router) => {
       slot.routers.add(router.id);
-      router.observer.once('close', () => slot.routers.delete(router.id));
+      // Routers closed by the worker's death stay listed: onDied reports them as the rooms that died with it.
+      router.observer.once('close', () => {
+        if (!slot.worker.died) slot.routers.delete(router.id);
+      });
       router.observer.on('newtransport', (transport) => {
         transport.observer.on('newproducer', (producer) => {
           slot.producers++;
