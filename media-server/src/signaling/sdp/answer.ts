@@ -250,3 +250,21 @@ function bundleCollision(media: MediaDescription[]): string | undefined {
   }
   return undefined;
 }
+
+/**
+ * Consumer codecs sent under a payload type other than the one the client offered for the same codec on that m-line.
+ * Chromium, as offerer, receives only on its own payload types, so each one found here is media it will drop; the
+ * cure is a router created with preferredPayloadType equal to the client's (Chromium: opus 111, VP8 96, its RTX 97).
+ */
+export function payloadTypeMismatches(line: OfferMLine, rtpParameters: RtpParameters): string[] {
+  const mismatches: string[] = [];
+  for (const codec of rtpParameters.codecs) {
+    const offered = line.codecs.filter(
+      (c) => c.mimeType.toLowerCase() === codec.mimeType.toLowerCase() && c.clockRate === codec.clockRate,
+    );
+    if (offered.some((c) => c.payloadType === codec.payloadType)) continue;
+    const offeredTypes = offered.map((c) => c.payloadType).join('/') || 'none';
+    mismatches.push(`mid ${line.mid}: ${codec.mimeType} is sent as ${codec.payloadType}, the client offered ${offeredTypes}`);
+  }
+  return mismatches;
+}

@@ -67,7 +67,7 @@ export interface ClientOffer {
 }
 
 export interface ParseOfferOptions {
-  /** default 'router': see ExtensionIdPolicy */
+  /** default 'offer': see ExtensionIdPolicy */
   extensionIds?: ExtensionIdPolicy;
 }
 
@@ -112,7 +112,7 @@ function readClientOffer(
     return { ok: false, error: `unparsable SDP: ${(error as Error).message}` };
   }
   if (!Array.isArray(session.media) || session.media.length === 0) return { ok: false, error: 'SDP offer has no m-lines' };
-  const policy = options.extensionIds ?? 'router';
+  const policy = options.extensionIds ?? 'offer';
 
   const first = session.media[0]!;
   const ufrag = first.iceUfrag ?? session.iceUfrag;

@@ -5,6 +5,6 @@ export {
   type OfferMLine,
   type ParseOfferOptions,
 } from './client-offer.js';
-export { buildAnswer, type AnswerInput, type MLineDecision } from './answer.js';
+export { buildAnswer, payloadTypeMismatches, type AnswerInput, type MLineDecision } from './answer.js';
 export type { ExtensionIdPolicy } from './producer-parameters.js';
 export type { SdpResult } from './sdp-result.js';

@@ -16,9 +16,11 @@ import { offeredSendRids, offeredSsrcs, type OfferedExtension } from './offered-
 import type { SdpResult } from './sdp-result.js';
 
 /**
- * Which ids the answer (and so the parameters) give header extensions. mediasoup forwards packets with its router's
- * fixed ids and cannot rewrite them per consumer, so only 'router' keeps one consistent id map across a BUNDLE that
- * mixes client-send and client-recv m-lines; 'offer' keeps the offerer's ids (pure JSEP) for send-only use.
+ * Which ids the answer (and so the parameters) give header extensions.
+ * 'offer' (default): the offerer's ids, as JSEP requires; Chromium rejects an answer that reassigns them ("RTP
+ * extension ID reassignment not supported"). mediasoup forwards packets with its router's fixed ids, so a Consumer
+ * keeps only the extensions whose offered id happens to equal the router's; media still flows without them.
+ * 'router': mediasoup's ids everywhere; only for clients that follow the answer's ids (werift does, Chromium not).
  */
 export type ExtensionIdPolicy = 'router' | 'offer';
 

@@ -1,7 +1,7 @@
 import test from 'ava';
 import type { DtlsParameters, IceCandidate, IceParameters, RtpParameters } from 'mediasoup/types';
 import { parse } from 'sdp-transform';
-import { buildAnswer } from '../../../src/signaling/sdp/answer.js';
+import { buildAnswer, payloadTypeMismatches } from '../../../src/signaling/sdp/answer.js';
 import { parseClientOffer, type ClientOffer } from '../../../src/signaling/sdp/client-offer.js';
 import { chromiumAudioOffer, routerCaps, weriftOffer } from './sdp-fixtures.js';
 
@@ -36,10 +36,10 @@ test('answer to the Chromium audio offer: ICE-lite, BUNDLE, passive DTLS, recvon
   t.deepEqual(m?.fmtp, [{ payload: 111, config: 'minptime=10;useinbandfec=1' }]);
   t.deepEqual(m?.candidates?.map((c) => [c.ip, c.port, c.type, c.transport]), [['127.0.0.1', 40000, 'host', 'udp']]);
   t.deepEqual(m?.ext?.map((e) => [e.value, e.uri]), [
-    [6, 'urn:ietf:params:rtp-hdrext:ssrc-audio-level'],
-    [4, 'http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time'],
-    [5, 'http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01'],
-    [1, 'urn:ietf:params:rtp-hdrext:sdes:mid'],
+    [1, 'urn:ietf:params:rtp-hdrext:ssrc-audio-level'],
+    [2, 'http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time'],
+    [3, 'http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01'],
+    [4, 'urn:ietf:params:rtp-hdrext:sdes:mid'],
   ]);
 });
 
@@ -56,10 +56,8 @@ const consumerAudio: RtpParameters = {
   codecs: [
     { mimeType: 'audio/opus', payloadType: 100, clockRate: 48000, channels: 2, parameters: { useinbandfec: 1 }, rtcpFeedback: [{ type: 'transport-cc' }] },
   ],
-  headerExtensions: [
-    { uri: 'urn:ietf:params:rtp-hdrext:sdes:mid', id: 1 },
-    { uri: 'http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01', id: 5 },
-  ],
+  // what mediasoup leaves when the offered ids differ from its own (see ExtensionIdPolicy)
+  headerExtensions: [],
   encodings: [{ ssrc: 1111 }],
   rtcp: { cname: 'consumer-cname', reducedSize: true },
 };
@@ -161,4 +159,24 @@ test('contradictory decisions and BUNDLE collisions are error values', (t) => {
   });
   t.false(clash.ok);
   t.regex(clash.ok ? '' : clash.error, /payload type 96 means both/);
+  // A consumer carrying mediasoup's extension ids next to producer m-lines that keep the offer's.
+  const mediasoupIds: RtpParameters = { ...consumerAudio, headerExtensions: [{ uri: 'urn:ietf:params:rtp-hdrext:sdes:mid', id: 1 }] };
+  const idClash = buildAnswer({
+    offer: offerOf(weriftOffer, { '0': 'p:a', '1': 'p:v' }),
+    iceParameters,
+    iceCandidates,
+    dtlsParameters,
+    decisions: { '2': { action: 'send', rtpParameters: mediasoupIds, streamId: 's', trackId: 't' } },
+  });
+  t.deepEqual(idClash, {
+    ok: false,
+    error: 'extension id 1 means both urn:ietf:params:rtp-hdrext:ssrc-audio-level and urn:ietf:params:rtp-hdrext:sdes:mid',
+  });
+});
+
+test('payloadTypeMismatches names consumer codecs the client did not offer under that payload type', (t) => {
+  const offer = offerOf(weriftOffer);
+  const line = offer.mLines[2]!;
+  t.deepEqual(payloadTypeMismatches(line, consumerAudio), ['mid 2: audio/opus is sent as 100, the client offered 111']);
+  t.deepEqual(payloadTypeMismatches(line, { ...consumerAudio, codecs: [{ ...consumerAudio.codecs[0]!, payloadType: 111 }] }), []);
 });

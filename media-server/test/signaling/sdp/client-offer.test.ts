@@ -34,12 +34,12 @@ test('Chromium audio offer: ICE, DTLS and one audio Producer with the offer payl
           rtcpFeedback: [{ type: 'transport-cc' }],
         },
       ],
-      // router ids (mediasoup's): abs-send-time 4, transport-cc 5 (router receives it on audio), audio level 6, mid 1
+      // the offer's ids, restricted to what the router supports
       headerExtensions: [
-        { uri: 'urn:ietf:params:rtp-hdrext:ssrc-audio-level', id: 6 },
-        { uri: 'http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time', id: 4 },
-        { uri: 'http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01', id: 5 },
-        { uri: 'urn:ietf:params:rtp-hdrext:sdes:mid', id: 1 },
+        { uri: 'urn:ietf:params:rtp-hdrext:ssrc-audio-level', id: 1 },
+        { uri: 'http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time', id: 2 },
+        { uri: 'http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01', id: 3 },
+        { uri: 'urn:ietf:params:rtp-hdrext:sdes:mid', id: 4 },
       ],
       encodings: [{ ssrc: 2375100277 }],
       rtcp: { reducedSize: true, cname: 'oxOFsy9VuB/307PH' },
@@ -48,12 +48,13 @@ test('Chromium audio offer: ICE, DTLS and one audio Producer with the offer payl
   });
 });
 
-test("the 'offer' id policy keeps the offerer's extension ids", (t) => {
-  const parsed = parseClientOffer(chromiumAudioOffer, routerCaps, {}, { extensionIds: 'offer' });
+test("the 'router' id policy uses mediasoup's extension ids", (t) => {
+  const parsed = parseClientOffer(chromiumAudioOffer, routerCaps, {}, { extensionIds: 'router' });
   if (!parsed.ok) return t.fail(parsed.error);
+  // mediasoup: audio level 6, abs-send-time 4, transport-cc 5, mid 1
   t.deepEqual(
     parsed.value.mLines[0]?.producer?.rtpParameters.headerExtensions?.map((e) => e.id),
-    [1, 2, 3, 4],
+    [6, 4, 5, 1],
   );
   t.is(parsed.value.mLines[0]?.trackId, undefined);
 });
@@ -81,7 +82,7 @@ test('werift offer: simulcast by rid, RTX, and recvonly m-lines become capabilit
   );
   t.deepEqual(video.codecs[0]?.rtcpFeedback, [{ type: 'transport-cc' }, { type: 'nack' }, { type: 'nack', parameter: 'pli' }]);
   t.deepEqual(video.encodings, [{ rid: 'l' }, { rid: 'm' }, { rid: 'h' }]);
-  t.true(video.headerExtensions!.some((e) => e.uri === 'urn:ietf:params:rtp-hdrext:sdes:rtp-stream-id' && e.id === 2));
+  t.true(video.headerExtensions!.some((e) => e.uri === 'urn:ietf:params:rtp-hdrext:sdes:rtp-stream-id' && e.id === 8));
   t.deepEqual(offer.mLines[1]?.sendRids, ['l', 'm', 'h']);
 
   const caps = offer.rtpCapabilities;
@@ -96,9 +97,9 @@ test('werift offer: simulcast by rid, RTX, and recvonly m-lines become capabilit
   t.deepEqual(
     caps.headerExtensions?.filter((h) => h.kind === 'video').map((h) => [h.uri, h.preferredId]),
     [
-      ['http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time', 4],
-      ['http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01', 5],
-      ['urn:ietf:params:rtp-hdrext:sdes:mid', 1],
+      ['http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time', 5],
+      ['http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01', 6],
+      ['urn:ietf:params:rtp-hdrext:sdes:mid', 7],
     ],
   );
 });

@@ -5,7 +5,7 @@ import { dirname, join } from 'node:path';
 import * as mediasoup from 'mediasoup';
 import type { Router, WebRtcTransport, Worker } from 'mediasoup/types';
 import { RtpHeader, RtpPacket, type RTCPeerConnection } from 'werift';
-import { buildAnswer, type MLineDecision } from '../../../src/signaling/sdp/answer.js';
+import { buildAnswer, payloadTypeMismatches, type MLineDecision } from '../../../src/signaling/sdp/answer.js';
 import { parseClientOffer, type ClientOffer } from '../../../src/signaling/sdp/client-offer.js';
 import { createClientPeer, MediaStreamTrack } from './werift-peer.js';
 
@@ -30,8 +30,9 @@ test.after.always(async () => {
 async function createRouter(): Promise<Router> {
   return worker!.createRouter({
     mediaCodecs: [
-      { kind: 'audio', mimeType: 'audio/opus', clockRate: 48000, channels: 2 },
-      { kind: 'video', mimeType: 'video/VP8', clockRate: 90000 },
+      // payload types as browsers offer them, so consumers send what the client expects (see payloadTypeMismatches)
+      { kind: 'audio', mimeType: 'audio/opus', clockRate: 48000, channels: 2, preferredPayloadType: 111 },
+      { kind: 'video', mimeType: 'video/VP8', clockRate: 90000, preferredPayloadType: 96 },
     ],
   });
 }
@@ -170,13 +171,15 @@ test.serial('werift audio+video offer -> mediasoup producers receive RTP; a seco
       mid: line.mid,
     });
     consumerPayloadType = consumer.rtpParameters.codecs[0]!.payloadType;
+    t.deepEqual(payloadTypeMismatches(line, consumer.rtpParameters), []);
     return { [line.mid]: { action: 'send', rtpParameters: consumer.rtpParameters, streamId: 'pub', trackId: 'pub:audio' } };
   });
   t.regex(subscribed.answer, /a=sendonly/);
   t.regex(subscribed.answer, /a=msid:pub pub:audio/);
   await connected(subscriber);
   await until(async () => received > 5, 'RTP at the subscriber');
-  // mediasoup sends with the router's payload type, which the answer announced (the offer had opus at 111).
+  // mediasoup sends with the router's payload type, which equals the offer's here.
+  t.is(consumerPayloadType, 111);
   t.is(receivedPayloadType, consumerPayloadType);
   t.regex(subscribed.answer, new RegExp(`a=rtpmap:${consumerPayloadType} opus/48000/2`));
 });
