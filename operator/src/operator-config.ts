@@ -1,0 +1,62 @@
+// The operator's own settings, from its environment (set by the Helm chart). Pure and validated: a bad value
+// stops the start with a message naming the variable.
+import type { OperatorDefaults } from './api/defaults.js';
+
+export interface OperatorConfig {
+  operator: OperatorDefaults;
+  watchNamespace: string | undefined;
+  leaderElection: boolean;
+  leaseName: string;
+  metricsPort: number;
+  statusIntervalMs: number;
+  resyncIntervalMs: number;
+  logLevel: string;
+}
+
+function int(env: Record<string, string | undefined>, name: string, fallback: number, min: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < min) throw new Error(`${name} must be an integer >= ${min}, got "${raw}"`);
+  return n;
+}
+
+function bool(env: Record<string, string | undefined>, name: string, fallback: boolean): boolean {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  if (raw === 'true') return true;
+  if (raw === 'false') return false;
+  throw new Error(`${name} must be true or false, got "${raw}"`);
+}
+
+/** "a=b,c=d" -> { a: 'b', c: 'd' } */
+function labels(env: Record<string, string | undefined>, name: string, fallback: Record<string, string>): Record<string, string> {
+  const raw = env[name];
+  if (!raw) return fallback;
+  return Object.fromEntries(
+    raw.split(',').map((pair) => {
+      const [k, v] = pair.split('=');
+      if (!k || v === undefined) throw new Error(`${name} must look like key=value,key=value, got "${raw}"`);
+      return [k.trim(), v.trim()];
+    }),
+  );
+}
+
+export function readOperatorConfig(env: Record<string, string | undefined>): OperatorConfig {
+  const operatorNamespace = env['OPERATOR_NAMESPACE'] || env['POD_NAMESPACE'] || 'fishjam-system';
+  return {
+    operator: {
+      image: env['FISHJAM_DEFAULT_IMAGE'] || 'ghcr.io/fishjam-ts/media-server:latest',
+      clusterDomain: env['CLUSTER_DOMAIN'] || 'cluster.local',
+      operatorNamespace,
+      operatorPodLabels: labels(env, 'OPERATOR_POD_LABELS', { 'app.kubernetes.io/name': 'fishjam-operator' }),
+    },
+    watchNamespace: env['WATCH_NAMESPACE'] || undefined,
+    leaderElection: bool(env, 'LEADER_ELECTION', true),
+    leaseName: env['LEADER_ELECTION_LEASE'] || 'fishjam-operator-leader',
+    metricsPort: int(env, 'METRICS_PORT', 8080, 1),
+    statusIntervalMs: int(env, 'STATUS_INTERVAL_MS', 5000, 500),
+    resyncIntervalMs: int(env, 'RESYNC_INTERVAL_MS', 300_000, 10_000),
+    logLevel: env['LOG_LEVEL'] || 'info',
+  };
+}
