@@ -14,9 +14,10 @@ say() { printf '\033[1m[setup]\033[0m %s\n' "$*"; }
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 
 # --- 1. Debian packages ----------------------------------------------------------------------------------------
+# coturn is the integrated TURN server each node runs (Fishjam's web SDK only connects through TURN relays).
 BUILD_PKGS=(build-essential pkg-config libuv1-dev libssl-dev libsrtp2-dev libabsl-dev libflatbuffers-dev
-  flatbuffers-compiler ninja-build python3-invoke)
-TEST_PKGS=(chromium dnsmasq-base iproute2 wrk procps)
+  flatbuffers-compiler ninja-build python3-invoke coturn)
+TEST_PKGS=(chromium dnsmasq-base iproute2 wrk procps unzip)
 want=("${BUILD_PKGS[@]}")
 [ "$WITH_TEST_DEPS" = 1 ] && want+=("${TEST_PKGS[@]}")
 missing=()

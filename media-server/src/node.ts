@@ -18,6 +18,15 @@ import { LocalRoomService } from './rooms/room-service.js';
 import { RoomMedia } from './sfu/room-media.js';
 import { WorkerPool } from './sfu/worker-pool.js';
 import { VERSION } from './version.js';
+import { mountWebSockets } from './api/websocket-routes.js';
+import { NotificationHub } from './notifications/notification-hub.js';
+import { startMetricsReporter } from './notifications/metrics-reporter.js';
+import { handleServerSocket } from './notifications/server-socket.js';
+import { WebhookSender } from './notifications/webhook-sender.js';
+import { collectPeerStats } from './signaling/peer-stats.js';
+import { handlePeerSocket } from './signaling/peer-socket.js';
+import { SignalingHub } from './signaling/signaling-hub.js';
+import { startTurnServer, type TurnServer } from './turn/turn-server.js';
 
 export interface FishjamNode {
   readonly config: Config;
@@ -26,6 +35,8 @@ export interface FishjamNode {
   readonly pool: WorkerPool;
   readonly state: NodeState;
   readonly metrics: NodeMetrics;
+  readonly notifications: NotificationHub;
+  readonly webhooks: WebhookSender;
   /** Actual ports (a config port of 0 picks a free one, which tests use). */
   readonly httpPort: number;
   readonly metricsPort: number;
@@ -46,13 +57,32 @@ export async function startNode(config: Config, logger: Logger): Promise<Fishjam
     maxPort: config.webrtc.maxPort,
     logger,
   });
+  const webrtcAddress = config.webrtc.announcedIp ?? announcedFor(config.webrtc.listenIp) ?? config.webrtc.listenIp;
+  let turn: TurnServer | undefined;
+  if (config.webrtcUsed) {
+    try {
+      turn = await startTurnServer({
+        ...config.webrtc.turn,
+        announcedIp: config.webrtc.turn.announcedIp ?? webrtcAddress,
+        allowedPeerIps: [webrtcAddress],
+        logger,
+      });
+    } catch (error) {
+      pool.close();
+      throw error;
+    }
+  }
   const registry = new RoomRegistry({
     bus,
     logger,
-    createMedia: (videoCodec) => RoomMedia.create(pool, videoCodec),
+    createMedia: (videoCodec) => RoomMedia.create(pool, videoCodec, config.workerMaxConsumers),
     webrtcEnabled: config.webrtcUsed,
   });
   pool.on('workerDied', ({ routerIds }) => registry.failRouters(routerIds));
+
+  const signaling = new SignalingHub(registry, bus, logger, turn);
+  const notifications = new NotificationHub(bus);
+  const webhooks = new WebhookSender(bus, (roomId) => registry.find(roomId)?.config.webhookUrl, logger);
 
   const drainer = new Drain({ state, roomCount: () => registry.size, timeoutMs: config.drainTimeoutMs, logger });
   const metrics = new NodeMetrics({
@@ -87,6 +117,19 @@ export async function startNode(config: Config, logger: Logger): Promise<Fishjam
   const server = config.ssl
     ? https.createServer({ key: readFileSync(config.ssl.keyPath), cert: readFileSync(config.ssl.certPath) }, app.callback())
     : http.createServer(app.callback());
+  const sockets = mountWebSockets(server as http.Server, {
+    '/socket/peer/websocket': (socket) => handlePeerSocket(socket, { registry, hub: signaling, secretKeyBase: config.secretKeyBase, logger }),
+    '/socket/server/websocket': (socket) => handleServerSocket(socket, { token: config.serverApiToken, hub: notifications, logger }),
+  });
+  const stopReporter = startMetricsReporter({
+    hub: notifications,
+    collect: () => collectPeerStats(signaling),
+    countTraffic: (ingress, egress) => {
+      metrics.webrtcIn.inc(ingress);
+      metrics.webrtcOut.inc(egress);
+    },
+    logger,
+  });
   server.requestTimeout = 30_000;
   server.headersTimeout = 15_000;
   let metricsServer: http.Server;
@@ -95,6 +138,8 @@ export async function startNode(config: Config, logger: Logger): Promise<Fishjam
     metricsServer = await startMetricsServer(metrics.registry, config.metricsIp, config.metricsPort);
   } catch (error) {
     server.close();
+    stopReporter();
+    await turn?.stop();
     pool.close();
     throw error;
   }
@@ -111,6 +156,8 @@ export async function startNode(config: Config, logger: Logger): Promise<Fishjam
     pool,
     state,
     metrics,
+    notifications,
+    webhooks,
     httpPort,
     metricsPort,
     drain: () => drainer.start(),
@@ -118,7 +165,10 @@ export async function startNode(config: Config, logger: Logger): Promise<Fishjam
       (stopping ??= (async () => {
         state.set('STOPPING');
         registry.closeAll();
-        await Promise.all([closeServer(server), closeServer(metricsServer)]);
+        stopReporter();
+        for (const client of sockets.clients) client.terminate();
+        sockets.close();
+        await Promise.all([closeServer(server), closeServer(metricsServer), turn?.stop()]);
         pool.close();
         logger.info('fishjam node stopped');
       })()),

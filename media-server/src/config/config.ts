@@ -24,12 +24,24 @@ export interface DistConfig {
   readonly tls: { readonly certPath: string; readonly keyPath: string; readonly caPath: string | undefined } | undefined;
 }
 
+export interface TurnConfig {
+  /** coturn's turnserver binary */
+  readonly binary: string;
+  readonly listenIp: string;
+  /** what clients are told; undefined: the WebRTC announced address */
+  readonly announcedIp: string | undefined;
+  readonly port: number;
+  readonly relayMinPort: number;
+  readonly relayMaxPort: number;
+}
+
 export interface WebRtcConfig {
   readonly listenIp: string;
   /** Undefined: announce the listen IP (or, when it is 0.0.0.0, the first external IPv4). */
   readonly announcedIp: string | undefined;
   readonly minPort: number;
   readonly maxPort: number;
+  readonly turn: TurnConfig;
 }
 
 export interface Config {
@@ -142,6 +154,7 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>, h
       announcedIp: r.string('FJ_WEBRTC_ANNOUNCED_IP'),
       minPort: webrtcMin,
       maxPort: webrtcMax,
+      turn: parseTurn(r, listenIp),
     },
     drainTimeoutMs: r.int('FJ_DRAIN_TIMEOUT', 30, { min: 0, max: 86_400 }) * 1000,
     dist: parseDist(r, host),
@@ -207,6 +220,26 @@ function parseDist(r: EnvReader, host: HostFacts): DistConfig {
     minPort,
     maxPort,
     tls: certPath !== undefined && keyPath !== undefined ? { certPath, keyPath, caPath } : undefined,
+  };
+}
+
+function parseTurn(r: EnvReader, webrtcListenIp: string): TurnConfig {
+  const range = r.string('FJ_WEBRTC_TURN_PORT_RANGE') ?? '51000-51999';
+  const match = /^(\d+)-(\d+)$/.exec(range);
+  let [relayMinPort, relayMaxPort] = [51000, 51999];
+  if (!match || Number(match[1]) < 1 || Number(match[2]) > 65535 || Number(match[1]) > Number(match[2])) {
+    r.fail(`FJ_WEBRTC_TURN_PORT_RANGE must be "<min>-<max>" with 1 <= min <= max <= 65535, got: ${range}`);
+  } else {
+    [relayMinPort, relayMaxPort] = [Number(match[1]), Number(match[2])];
+  }
+  r.optionalPort('FJ_WEBRTC_TURN_TCP_PORT'); // the original's separate TCP listener; ours serves TCP on FJ_WEBRTC_TURN_PORT
+  return {
+    binary: r.string('FJ_WEBRTC_TURN_BIN') ?? 'turnserver',
+    listenIp: r.ip('FJ_WEBRTC_TURN_LISTEN_IP', webrtcListenIp),
+    announcedIp: r.string('FJ_WEBRTC_TURN_IP'),
+    port: r.port('FJ_WEBRTC_TURN_PORT', 3478),
+    relayMinPort,
+    relayMaxPort,
   };
 }
 

@@ -7,7 +7,7 @@ import type { RoomMedia } from '../sfu/room-media.js';
 import { DomainError } from './domain-errors.js';
 import type { EventBus } from './event-bus.js';
 import { Peer, Room } from './room.js';
-import type { PeerOptions, PeerType, RoomConfig, VideoCodec } from './room-types.js';
+import type { PeerOptions, PeerType, RoomConfig, TrackType, VideoCodec } from './room-types.js';
 
 export interface RoomRegistryDeps {
   readonly bus: EventBus;
@@ -123,10 +123,37 @@ export class RoomRegistry {
     const peer = room?.peers.get(peerId);
     if (!room || !peer || peer.status === 'disconnected') return;
     peer.status = 'disconnected';
-    peer.tracks.clear();
+    for (const trackId of [...peer.tracks.keys()]) this.removeTrack(roomId, peerId, trackId);
     this.deps.bus.publish({ type: 'peerDisconnected', roomId, peerId, peerType: peer.type });
     this.armDisconnectedTimer(room, peer);
     this.armPurgeTimer(room);
+  }
+
+  setPeerMetadata(roomId: string, peerId: string, metadata: unknown): void {
+    const { peer } = this.getPeer(roomId, peerId);
+    peer.metadata = metadata;
+    this.deps.bus.publish({ type: 'peerMetadataUpdated', roomId, peerId, metadata });
+  }
+
+  addTrack(roomId: string, peerId: string, track: { id: string; type: TrackType; metadata: unknown }): void {
+    const { peer } = this.getPeer(roomId, peerId);
+    peer.tracks.set(track.id, { ...track });
+    this.deps.bus.publish({ type: 'trackAdded', roomId, peerId, trackId: track.id, trackType: track.type, metadata: track.metadata });
+  }
+
+  removeTrack(roomId: string, peerId: string, trackId: string): void {
+    const peer = this.rooms.get(roomId)?.peers.get(peerId);
+    const track = peer?.tracks.get(trackId);
+    if (!peer || !track) return;
+    peer.tracks.delete(trackId);
+    this.deps.bus.publish({ type: 'trackRemoved', roomId, peerId, trackId, trackType: track.type, metadata: track.metadata });
+  }
+
+  setTrackMetadata(roomId: string, peerId: string, trackId: string, metadata: unknown): void {
+    const track = this.rooms.get(roomId)?.peers.get(peerId)?.tracks.get(trackId);
+    if (!track) return;
+    track.metadata = metadata;
+    this.deps.bus.publish({ type: 'trackMetadataUpdated', roomId, peerId, trackId, trackType: track.type, metadata });
   }
 
   /** Rooms whose router lived on a worker that died: they crash (RoomCrashed), everything else goes on. */
@@ -134,7 +161,7 @@ export class RoomRegistry {
     const dead = new Set(routerIds);
     const failed: string[] = [];
     for (const room of this.list()) {
-      if (!dead.has(room.media.routerId)) continue;
+      if (!room.media.routerIds.some((id) => dead.has(id))) continue;
       this.dispose(room);
       failed.push(room.id);
       this.deps.logger.error({ room: room.id }, 'room crashed: its mediasoup worker died');

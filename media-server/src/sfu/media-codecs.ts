@@ -1,12 +1,15 @@
 // The codecs a room's router offers. A room's videoCodec option (Fishjam's "enforce this codec") keeps only that one.
+// Payload types are Chromium's own: clients are the SDP offerers, and mediasoup sends with the router's payload types,
+// which the browser drops unless they are the ones it offered.
 import type { types } from 'mediasoup';
 
-const OPUS: types.RouterRtpCodecCapability = { kind: 'audio', mimeType: 'audio/opus', clockRate: 48000, channels: 2 };
-const VP8: types.RouterRtpCodecCapability = { kind: 'video', mimeType: 'video/VP8', clockRate: 90000 };
+const OPUS: types.RouterRtpCodecCapability = { kind: 'audio', mimeType: 'audio/opus', clockRate: 48000, channels: 2, preferredPayloadType: 111 };
+const VP8: types.RouterRtpCodecCapability = { kind: 'video', mimeType: 'video/VP8', clockRate: 90000, preferredPayloadType: 96 };
 const H264: types.RouterRtpCodecCapability = {
   kind: 'video',
   mimeType: 'video/H264',
   clockRate: 90000,
+  preferredPayloadType: 106,
   parameters: { 'packetization-mode': 1, 'profile-level-id': '42e01f', 'level-asymmetry-allowed': 1 },
 };
 

@@ -1,39 +1,139 @@
-// The media side of one room: its router (on the least-loaded worker) and the WebRtcServer its transports share.
-// Knows nothing of peers or signalling; closing it closes every transport, producer and consumer under it.
+// The media side of one room: its routers and the WebRtcServers their transports share. A room starts with one
+// router on the least-loaded worker; once that worker holds its share of consumers (FJ_WORKER_MAX_CONSUMERS), new
+// peers' transports go to a router on another worker and producers are piped there (pipeToRouter) on demand, so a
+// room can outgrow one worker. Knows nothing of peers or signalling; closing it closes everything under it.
 import type { types } from 'mediasoup';
 import { mediaCodecsFor } from './media-codecs.js';
 import type { WorkerPool } from './worker-pool.js';
 
+interface RouterEntry {
+  readonly router: types.Router;
+  readonly webRtcServer: types.WebRtcServer;
+  readonly workerPid: number;
+  audioLevels?: types.AudioLevelObserver;
+}
+
+/** Per router: the audio producers above the threshold now, or silence on that router. */
+export interface AudioLevelListener {
+  volumes(routerId: string, producerIds: string[]): void;
+  silence(routerId: string): void;
+}
+
 export class RoomMedia {
+  private readonly entries: RouterEntry[] = [];
+  /** producerId -> routers it is available on (its own, plus pipe targets) */
+  private readonly availability = new Map<string, Set<string>>();
+  private readonly pipes = new Map<string, Promise<void>>();
+  private audioListener: AudioLevelListener | undefined;
+
   private constructor(
-    readonly router: types.Router,
-    readonly webRtcServer: types.WebRtcServer,
+    private readonly pool: WorkerPool,
+    private readonly mediaCodecs: types.RouterRtpCodecCapability[],
+    private readonly maxConsumersPerWorker: number,
   ) {}
 
-  static async create(pool: WorkerPool, videoCodec: 'h264' | 'vp8' | null): Promise<RoomMedia> {
-    const { router, webRtcServer } = await pool.createRouter(mediaCodecsFor(videoCodec));
-    return new RoomMedia(router, webRtcServer);
+  static async create(pool: WorkerPool, videoCodec: 'h264' | 'vp8' | null, maxConsumersPerWorker = 500): Promise<RoomMedia> {
+    const media = new RoomMedia(pool, mediaCodecsFor(videoCodec), maxConsumersPerWorker);
+    const { router, webRtcServer } = await pool.createRouter(media.mediaCodecs);
+    media.entries.push({ router, webRtcServer, workerPid: pool.workerOfRouter(router.id) ?? -1 });
+    return media;
   }
 
+  /** The first router's id: the room lives (and dies) with it. */
   get routerId(): string {
-    return this.router.id;
+    return this.primary.router.id;
+  }
+
+  get routerIds(): string[] {
+    return this.entries.map((e) => e.router.id);
+  }
+
+  get rtpCapabilities(): types.RtpCapabilities {
+    return this.primary.router.rtpCapabilities;
   }
 
   get closed(): boolean {
-    return this.router.closed;
+    return this.primary.router.closed;
   }
 
-  /** A transport for one peer, on the worker's shared WebRtcServer port (ICE-lite). */
-  createWebRtcTransport(): Promise<types.WebRtcTransport> {
-    return this.router.createWebRtcTransport({
-      webRtcServer: this.webRtcServer,
+  private get primary(): RouterEntry {
+    return this.entries[0]!;
+  }
+
+  /** A transport for one peer on the shared WebRtcServer port of a worker with room for more consumers. */
+  async createWebRtcTransport(): Promise<types.WebRtcTransport> {
+    const entry = await this.entryForNewPeer();
+    const transport = await entry.router.createWebRtcTransport({
+      webRtcServer: entry.webRtcServer,
+      appData: { routerId: entry.router.id },
       enableUdp: true,
       enableTcp: true,
       preferUdp: true,
+      initialAvailableOutgoingBitrate: 1_000_000,
     });
+    transport.observer.on('newproducer', (producer) => this.track(producer, entry));
+    return transport;
+  }
+
+  /** Makes a producer consumable on the router of `transport` (piping it there once if it lives elsewhere). */
+  async ensureConsumable(producerId: string, transport: types.WebRtcTransport): Promise<void> {
+    const target = this.entries.find((e) => e.router.id === (transport.appData as { routerId?: string }).routerId) ?? this.primary;
+    const available = this.availability.get(producerId);
+    if (!available || available.has(target.router.id)) return;
+    const key = `${producerId}->${target.router.id}`;
+    let pipe = this.pipes.get(key);
+    if (!pipe) {
+      const source = this.entries.find((e) => available.has(e.router.id))!;
+      pipe = source.router.pipeToRouter({ producerId, router: target.router }).then(() => {
+        available.add(target.router.id);
+      });
+      this.pipes.set(key, pipe);
+    }
+    await pipe;
+  }
+
+  canConsume(producerId: string, rtpCapabilities: types.RtpCapabilities): boolean {
+    return this.entries.some((e) => e.router.canConsume({ producerId, rtpCapabilities }));
+  }
+
+  /** Voice activity of every audio producer in the room, whichever router it is on. */
+  onAudioLevels(listener: AudioLevelListener): void {
+    this.audioListener = listener;
   }
 
   close(): void {
-    if (!this.router.closed) this.router.close();
+    for (const e of this.entries) if (!e.router.closed) e.router.close();
+  }
+
+  private async entryForNewPeer(): Promise<RouterEntry> {
+    const loadOf = (pid: number) => this.pool.stats().find((s) => s.pid === pid)?.consumers ?? 0;
+    const roomy = this.entries.find((e) => loadOf(e.workerPid) < this.maxConsumersPerWorker);
+    if (roomy) return roomy;
+    const used = new Set(this.entries.map((e) => e.workerPid));
+    const other = this.pool.leastLoadedSlotExcept(used);
+    if (!other) return this.entries.reduce((a, b) => (loadOf(a.workerPid) <= loadOf(b.workerPid) ? a : b));
+    const router = await other.worker.createRouter({ mediaCodecs: this.mediaCodecs });
+    const entry: RouterEntry = { router, webRtcServer: other.webRtcServer, workerPid: other.worker.pid };
+    this.entries.push(entry);
+    return entry;
+  }
+
+  private track(producer: types.Producer, entry: RouterEntry): void {
+    this.availability.set(producer.id, new Set([entry.router.id]));
+    producer.observer.once('close', () => {
+      this.availability.delete(producer.id);
+      for (const key of [...this.pipes.keys()]) if (key.startsWith(`${producer.id}->`)) this.pipes.delete(key);
+    });
+    if (producer.kind === 'audio') void this.observeAudio(producer, entry);
+  }
+
+  private async observeAudio(producer: types.Producer, entry: RouterEntry): Promise<void> {
+    if (!entry.audioLevels) {
+      entry.audioLevels = await entry.router.createAudioLevelObserver({ maxEntries: 16, threshold: -55, interval: 400 });
+      const routerId = entry.router.id;
+      entry.audioLevels.on('volumes', (volumes) => this.audioListener?.volumes(routerId, volumes.map((v) => v.producer.id)));
+      entry.audioLevels.on('silence', () => this.audioListener?.silence(routerId));
+    }
+    if (!producer.closed) await entry.audioLevels.addProducer({ producerId: producer.id }).catch(() => undefined);
   }
 }

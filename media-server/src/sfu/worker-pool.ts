@@ -79,8 +79,8 @@ export class WorkerPool extends EventEmitter<{ workerDied: [WorkerDiedEvent]; wo
   }
 
   /** Another worker's router for the same codecs, used to spread a big room's consumers (pipeToRouter). */
-  leastLoadedSlotExcept(workerPid: number): { worker: types.Worker; webRtcServer: types.WebRtcServer } | undefined {
-    const others = this.slots.filter((s) => s.worker.pid !== workerPid);
+  leastLoadedSlotExcept(workerPids: ReadonlySet<number>): { worker: types.Worker; webRtcServer: types.WebRtcServer } | undefined {
+    const others = this.slots.filter((s) => !workerPids.has(s.worker.pid));
     if (others.length === 0) return undefined;
     const chosen = others[chooseWorker(others.map(loadOf))]!;
     return { worker: chosen.worker, webRtcServer: chosen.webRtcServer };

@@ -10,6 +10,7 @@ import type {
 import { write, type MediaDescription, type SessionDescription } from 'sdp-transform';
 import type { ClientOffer, OfferMLine } from './client-offer.js';
 import { isRtx } from './codec-match.js';
+import { answerableExtensions } from './producer-parameters.js';
 import type { SdpResult } from './sdp-result.js';
 
 /** What the server does with one m-line of the offer. */
@@ -155,6 +156,7 @@ function answerMLine(
   input: AnswerInput,
   setup: 'active' | 'passive',
 ): SdpResult<MediaDescription> {
+  const offerIds = input.offer.extensionIds === 'offer';
   const media: MediaDescription = {
     type: line.type,
     port: 9,
@@ -198,7 +200,7 @@ function answerMLine(
       }
       media.direction = 'recvonly';
       codecLines(media, decision.rtpParameters.codecs);
-      extensionLines(media, decision.rtpParameters.headerExtensions);
+      extensionLines(media, offerIds ? answerableExtensions(line.extensions) : decision.rtpParameters.headerExtensions);
       simulcastLines(media, line, decision.rtpParameters);
       return { ok: true, value: media };
     }
@@ -210,7 +212,7 @@ function answerMLine(
       if (kind !== line.type) return { ok: false, error: `mid ${line.mid}: a ${String(kind)} consumer on a ${line.type} m-line` };
       media.direction = 'sendonly';
       codecLines(media, decision.rtpParameters.codecs);
-      extensionLines(media, decision.rtpParameters.headerExtensions);
+      extensionLines(media, offerIds ? answerableExtensions(line.extensions) : decision.rtpParameters.headerExtensions);
       consumerSsrcLines(media, decision);
       return { ok: true, value: media };
     }
@@ -221,7 +223,7 @@ function answerMLine(
       const rtx = line.codecs.find((c) => isRtx(c) && Number(c.parameters?.apt) === first.payloadType);
       media.direction = 'inactive';
       codecLines(media, rtx === undefined ? [first] : [first, rtx]);
-      extensionLines(media, []);
+      extensionLines(media, offerIds ? answerableExtensions(line.extensions) : []);
       return { ok: true, value: media };
     }
   }

@@ -40,6 +40,31 @@ export function routerExtension(
   );
 }
 
+/**
+ * The only extensions negotiated with a client. mediasoup writes its own fixed ids (mid 1, abs-send-time 4,
+ * transport-cc 5, audio-level 6, orientation 8, toffset 9, playout-delay 11, ...) into every forwarded packet, and the
+ * browser reads each id with the meaning the BUNDLE negotiated for it. Chromium offers sdes:mid as 4: negotiated, it
+ * reads mediasoup's abs-send-time bytes in forwarded video as an unknown MID and drops the packets (measured: 0 frames
+ * decoded); playout-delay (its 5) would read transport-cc bytes. So only what the uplink needs, and no MID, is
+ * negotiated: both sides demultiplex by the SSRCs in the SDP (and by rid for simulcast), and every other id in
+ * forwarded packets means nothing to the browser.
+ */
+const NEGOTIATED_URIS: ReadonlySet<string> = new Set([
+  RID_URI,
+  'urn:ietf:params:rtp-hdrext:sdes:repaired-rtp-stream-id',
+  'http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time',
+  'http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01',
+  'urn:ietf:params:rtp-hdrext:ssrc-audio-level',
+]);
+
+/**
+ * What an answer lists on every m-line under the offer's ids, whatever flows on it: Chromium offers a new m-line
+ * only the extensions its earlier m-lines got answered with, and refuses its own simulcast offer without rid.
+ */
+export function answerableExtensions(offered: OfferedExtension[]): RtpHeaderExtensionParameters[] {
+  return offered.filter((e) => NEGOTIATED_URIS.has(e.uri)).map((e) => ({ uri: e.uri as RtpHeaderExtensionUri, id: e.id }));
+}
+
 export function negotiatedExtensions(
   offered: OfferedExtension[],
   caps: RtpCapabilities,
@@ -49,6 +74,7 @@ export function negotiatedExtensions(
 ): RtpHeaderExtensionParameters[] {
   const result: RtpHeaderExtensionParameters[] = [];
   for (const ext of offered) {
+    if (!NEGOTIATED_URIS.has(ext.uri)) continue;
     const supported = routerExtension(caps, kind, ext.uri, routerDirection);
     if (supported === undefined) continue;
     result.push({ uri: ext.uri as RtpHeaderExtensionUri, id: policy === 'router' ? supported.preferredId : ext.id });

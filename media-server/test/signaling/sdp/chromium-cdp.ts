@@ -21,8 +21,11 @@ export async function launchChromium(binary = '/usr/bin/chromium', timeoutMs = 1
     'about:blank',
   ]);
   const close = (): void => {
-    child.kill();
-    rmSync(profile, { recursive: true, force: true });
+    // Chromium writes its profile until it has exited: remove the profile only then.
+    const remove = () => rmSync(profile, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
+    if (child.exitCode !== null || child.signalCode !== null) return remove();
+    child.once('exit', remove);
+    child.kill('SIGKILL');
   };
   try {
     const url = await new Promise<string>((resolve, reject) => {

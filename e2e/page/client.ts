@@ -1,0 +1,117 @@
+// Runs in Chromium: the unmodified @fishjam-dev/ts-client 0.5.0, joined with fake camera and microphone.
+// The test drives it through window.fishjam and reads WebRTC statistics from the SDK's own RTCPeerConnection.
+import { FishjamClient } from '@fishjam-dev/ts-client';
+
+interface JoinOptions {
+  host: string;
+  token: string;
+  name: string;
+  audio: boolean;
+  video: boolean;
+  simulcast: boolean;
+}
+
+const log: string[] = [];
+let client: FishjamClient<any, any> | undefined;
+const remote = new Map<string, { kind: string; endpointId: string; encoding?: string }>();
+
+function note(line: string): void {
+  log.push(`${new Date().toISOString().slice(11, 23)} ${line}`);
+}
+
+async function join(o: JoinOptions): Promise<string> {
+  client = new FishjamClient();
+  const joined = new Promise<string>((resolve, reject) => {
+    client!.on('joined', (peerId: string) => resolve(peerId));
+    client!.on('joinError', (e: unknown) => reject(new Error(`joinError ${JSON.stringify(e)}`)));
+    client!.on('authError', (reason: string) => reject(new Error(`authError ${reason}`)));
+    setTimeout(() => reject(new Error('join timed out')), 15_000);
+  });
+  client.on('socketClose', (e: CloseEvent) => note(`socketClose ${e.code} ${e.reason}`));
+  client.on('peerJoined', (p: { id: string }) => note(`peerJoined ${p.id}`));
+  client.on('peerLeft', (p: { id: string }) => note(`peerLeft ${p.id}`));
+  client.on('trackReady', (ctx: any) => {
+    remote.set(ctx.trackId, { kind: ctx.track?.kind ?? '?', endpointId: ctx.endpoint.id });
+    note(`trackReady ${ctx.trackId} ${ctx.track?.kind}`);
+    ctx.on?.('encodingChanged', (c: any) => {
+      const r = remote.get(c.trackId);
+      if (r) r.encoding = c.encoding;
+      note(`encodingChanged ${c.trackId} ${c.encoding}`);
+    });
+  });
+  client.on('trackRemoved', (ctx: any) => {
+    remote.delete(ctx.trackId);
+    note(`trackRemoved ${ctx.trackId}`);
+  });
+  client.connect({ token: o.token, peerMetadata: { name: o.name }, signaling: { host: o.host, protocol: 'ws' } });
+  const peerId = await joined;
+  note(`joined ${peerId}`);
+  const stream = await navigator.mediaDevices.getUserMedia({ audio: o.audio, video: o.video ? { width: 1280, height: 720 } : false });
+  for (const track of stream.getTracks()) {
+    const simulcast = track.kind === 'video' && o.simulcast;
+    await client.addTrack(
+      track,
+      stream,
+      { kind: track.kind },
+      simulcast ? { enabled: true, activeEncodings: ['l', 'm', 'h'], disabledEncodings: [] } : undefined,
+      simulcast ? new Map([['l', 150], ['m', 500], ['h', 1500]]) as any : undefined,
+    );
+    note(`added ${track.kind}`);
+  }
+  return peerId;
+}
+
+/** Inbound media as the SDK's own peer connection sees it. */
+async function inbound(): Promise<{ videoFramesDecoded: number; audioPackets: number; videoTracks: number; audioTracks: number; frameWidth: number }> {
+  const stats: RTCStatsReport = await (client as any).webrtc.getStatistics();
+  let videoFramesDecoded = 0;
+  let audioPackets = 0;
+  let frameWidth = 0;
+  stats.forEach((s: any) => {
+    if (s.type !== 'inbound-rtp') return;
+    if (s.kind === 'video') {
+      videoFramesDecoded += s.framesDecoded ?? 0;
+      frameWidth = Math.max(frameWidth, s.frameWidth ?? 0);
+    }
+    if (s.kind === 'audio') audioPackets += s.packetsReceived ?? 0;
+  });
+  const kinds = [...remote.values()].map((r) => r.kind);
+  return { videoFramesDecoded, audioPackets, videoTracks: kinds.filter((k) => k === 'video').length, audioTracks: kinds.filter((k) => k === 'audio').length, frameWidth };
+}
+
+function remoteTracks(): Array<{ trackId: string; kind: string; endpointId: string; encoding?: string }> {
+  return [...remote.entries()].map(([trackId, r]) => ({ trackId, ...r }));
+}
+
+function setTargetEncoding(trackId: string, encoding: string): void {
+  (client as any).setTargetTrackEncoding(trackId, encoding);
+}
+
+function leave(): void {
+  client?.disconnect();
+}
+
+/** The SDK's peer connection state, for failure reports. */
+function connectionState(): Record<string, unknown> {
+  const pc: RTCPeerConnection | undefined = (client as any)?.webrtc?.connection;
+  return {
+    connection: pc?.connectionState,
+    ice: pc?.iceConnectionState,
+    signaling: pc?.signalingState,
+    local: pc?.localDescription?.sdp,
+    remote: pc?.remoteDescription?.sdp,
+  };
+}
+
+async function rawStats(): Promise<unknown[]> {
+  const stats: RTCStatsReport = await (client as any).webrtc.getStatistics();
+  const out: unknown[] = [];
+  stats.forEach((s: any) => {
+    if (s.type === 'inbound-rtp' && s.kind === 'video') out.push(s);
+    if (s.type === 'outbound-rtp' && s.kind === 'video') out.push({ type: s.type, framesEncoded: s.framesEncoded, frameWidth: s.frameWidth, nackCount: s.nackCount, pliCount: s.pliCount, firCount: s.firCount, qualityLimitationReason: s.qualityLimitationReason, targetBitrate: s.targetBitrate, packetsSent: s.packetsSent });
+    if (s.type === 'candidate-pair' && s.nominated) out.push({ type: s.type, availableOutgoingBitrate: s.availableOutgoingBitrate, currentRoundTripTime: s.currentRoundTripTime });
+  });
+  return out;
+}
+
+(window as any).fishjam = { rawStats, join, inbound, remoteTracks, setTargetEncoding, leave, log, connectionState };

@@ -1,0 +1,56 @@
+// What the server keeps for one connected peer socket: its link, whether it joined as an endpoint, its transport,
+// the tracks it sends (Producers) and the other peers' tracks it receives (Consumers, each on one of its recvonly
+// m-lines), and the state of its SDP negotiation.
+import type { types } from 'mediasoup';
+import type { SimulcastConfig, TrackEncoding } from './media-events/index.js';
+
+export interface PeerLink {
+  send(json: string): void;
+  close(code: number, reason: string): void;
+}
+
+export interface PublishedTrack {
+  readonly trackId: string;
+  readonly producer: types.Producer;
+  readonly kind: 'audio' | 'video';
+  metadata: unknown;
+  readonly simulcast: SimulcastConfig;
+  /** the SDK's variant names (l, m, h) in the producer's encoding order, low to high */
+  readonly variants: TrackEncoding[];
+}
+
+export interface ReceivedTrack {
+  readonly trackId: string;
+  readonly consumer: types.Consumer;
+  readonly mid: string;
+  readonly publisherId: string;
+}
+
+export class PeerSession {
+  /** true after the client's `connect` media event, false again after `disconnect` */
+  endpoint = false;
+  metadata: unknown = null;
+  transport: types.WebRtcTransport | undefined;
+  readonly published = new Map<string, PublishedTrack>();
+  /** remote trackId -> consumer */
+  readonly received = new Map<string, ReceivedTrack>();
+  /** recvonly mids the client has offered, in offer order, and which remote track each carries (if any) */
+  readonly recvMids = new Map<string, { kind: string; trackId: string | undefined }>();
+  /** tracks this peer was told about (connected/tracksAdded), so it can be sent their VAD and layer events */
+  readonly knownTracks = new Set<string>();
+  /** an offerData was sent and its sdpOffer has not been answered yet */
+  awaitingOffer = false;
+  /** something changed while negotiating: negotiate again once the current answer is out */
+  renegotiate = false;
+  sessionVersion = 0;
+  /** offers are handled one at a time, in order */
+  queue: Promise<void> = Promise.resolve();
+  lastBandwidthReport = 0;
+  /** the client's ICE ufrag of its last offer: a new one means it restarted ICE */
+  clientIceUfrag: string | undefined;
+
+  constructor(
+    readonly peerId: string,
+    readonly link: PeerLink,
+  ) {}
+}

@@ -1,0 +1,432 @@
+// The Membrane RTC Engine protocol of one room, as @fishjam-dev/ts-client 0.5.0 speaks it. The client is always the
+// SDP offerer: `renegotiateTracks` (or a change in the room) -> offerData {tracksTypes} -> the client's sdpOffer ->
+// Producers for its send m-lines, Consumers on its recvonly m-lines -> sdpAnswer {midToTrackId}. One handler per
+// media event; every track change is told to the other endpoints and followed by their renegotiation.
+import type { types } from 'mediasoup';
+import type { Logger } from 'pino';
+import type { RoomRegistry } from '../rooms/room-registry.js';
+import type { RoomMedia } from '../sfu/room-media.js';
+import {
+  parseClientMediaEvent,
+  serializeServerMediaEvent,
+  trackEncodings,
+  type ClientMediaEventData,
+  type EndpointInfo,
+  type SdpOfferData,
+  type ServerMediaEvent,
+  type TrackEncoding,
+  type TrackInfo,
+} from './media-events/index.js';
+import { PeerSession, type PeerLink, type PublishedTrack } from './peer-session.js';
+import { buildAnswer, type MLineDecision } from './sdp/answer.js';
+import { parseClientOffer, type ClientOffer } from './sdp/client-offer.js';
+import { turnCredentials } from '../turn/turn-credentials.js';
+import type { TurnServer } from '../turn/turn-server.js';
+
+const TURN_CREDENTIAL_TTL_S = 24 * 60 * 60;
+
+export class RoomSignaling {
+  readonly sessions = new Map<string, PeerSession>();
+  private readonly speaking = new Map<string, Set<string>>();
+
+  constructor(
+    readonly roomId: string,
+    private readonly media: RoomMedia,
+    private readonly registry: RoomRegistry,
+    private readonly logger: Logger,
+    private readonly turn?: TurnServer,
+  ) {
+    media.onAudioLevels({
+      volumes: (routerId, producerIds) => this.onVolumes(routerId, producerIds),
+      silence: (routerId) => this.onVolumes(routerId, []),
+    });
+  }
+
+  attach(peerId: string, link: PeerLink): void {
+    this.sessions.set(peerId, new PeerSession(peerId, link));
+  }
+
+  /** The socket went away (or the peer was removed): its endpoint leaves the room. */
+  detach(peerId: string): void {
+    const session = this.sessions.get(peerId);
+    if (!session) return;
+    this.leave(session);
+    this.sessions.delete(peerId);
+  }
+
+  receive(peerId: string, json: string): void {
+    const session = this.sessions.get(peerId);
+    if (!session) return;
+    const parsed = parseClientMediaEvent(json);
+    if (!parsed.ok) {
+      this.logger.debug({ peer: peerId, err: parsed.error }, 'ignoring an unreadable media event');
+      return;
+    }
+    const event = parsed.value;
+    this.logger.debug({ peer: peerId, type: event.type }, 'media event in');
+    if (event.type !== 'connect' && !session.endpoint) {
+      this.logger.debug({ peer: peerId, type: event.type }, 'media event before connect: ignored');
+      return;
+    }
+    switch (event.type) {
+      case 'connect':
+        return this.onConnect(session, event.data);
+      case 'disconnect':
+        return this.leave(session);
+      case 'updateEndpointMetadata':
+        return this.onEndpointMetadata(session, event.data);
+      case 'updateTrackMetadata':
+        return this.onTrackMetadata(session, event.data);
+      case 'renegotiateTracks':
+        return this.offerData(session);
+      case 'sdpOffer':
+        session.queue = session.queue.then(() => this.onSdpOffer(session, event.data)).catch((error: Error) => {
+          this.logger.error({ peer: peerId, err: error.message }, 'sdpOffer failed');
+          this.send(session, { type: 'error', data: { message: `Negotiation failed: ${error.message}` } } as ServerMediaEvent);
+        });
+        return;
+      case 'setTargetTrackVariant':
+        return void this.onTargetVariant(session, event.data);
+      case 'enableTrackEncoding':
+      case 'disableTrackEncoding':
+        return this.onEncodingToggle(session, event.type, event.data);
+      case 'candidate':
+      case 'trackVariantBitrates':
+        return; // ICE-lite: the client's candidates are learnt from its STUN checks; bitrates are informational
+    }
+  }
+
+  close(code: number, reason: string): void {
+    for (const session of [...this.sessions.values()]) {
+      session.link.close(code, reason);
+      this.detach(session.peerId);
+    }
+  }
+
+  // --- handlers -------------------------------------------------------------------------------------------
+
+  private onConnect(session: PeerSession, data: ClientMediaEventData['connect']): void {
+    if (session.endpoint) return;
+    session.endpoint = true;
+    session.metadata = data.metadata ?? null;
+    const peer = this.registry.find(this.roomId)?.peers.get(session.peerId);
+    if (peer) peer.metadata = session.metadata;
+    const others = this.endpoints().filter((s) => s !== session);
+    for (const other of others) for (const trackId of other.published.keys()) session.knownTracks.add(trackId);
+    this.send(session, { type: 'connected', data: { id: session.peerId, otherEndpoints: others.map((o) => endpointInfo(o)) } });
+    for (const other of others) this.send(other, { type: 'endpointAdded', data: { id: session.peerId, type: 'webrtc', metadata: session.metadata } });
+    // A peer that only receives never asks to renegotiate: offer it the tracks already in the room.
+    if (this.tracksFor(session).length > 0) this.offerData(session);
+  }
+
+  private onEndpointMetadata(session: PeerSession, data: ClientMediaEventData['updateEndpointMetadata']): void {
+    session.metadata = data.metadata ?? null;
+    this.registry.setPeerMetadata(this.roomId, session.peerId, session.metadata);
+    this.broadcast(session, { type: 'endpointUpdated', data: { id: session.peerId, metadata: session.metadata } });
+  }
+
+  private onTrackMetadata(session: PeerSession, data: ClientMediaEventData['updateTrackMetadata']): void {
+    const track = session.published.get(data.trackId);
+    if (!track) return;
+    track.metadata = data.trackMetadata ?? null;
+    this.registry.setTrackMetadata(this.roomId, session.peerId, data.trackId, track.metadata);
+    this.broadcast(session, { type: 'trackUpdated', data: { endpointId: session.peerId, trackId: data.trackId, metadata: track.metadata } });
+  }
+
+  private onEncodingToggle(session: PeerSession, type: 'enableTrackEncoding' | 'disableTrackEncoding', data: { trackId: string; encoding: TrackEncoding }): void {
+    const track = session.published.get(data.trackId);
+    if (!track) return;
+    const { activeEncodings, disabledEncodings } = track.simulcast;
+    const [from, to] = type === 'enableTrackEncoding' ? [disabledEncodings, activeEncodings] : [activeEncodings, disabledEncodings];
+    if (from.includes(data.encoding)) from.splice(from.indexOf(data.encoding), 1);
+    if (!to.includes(data.encoding)) to.push(data.encoding);
+    const eventType = type === 'enableTrackEncoding' ? 'trackEncodingEnabled' : 'trackEncodingDisabled';
+    this.broadcast(session, { type: eventType, data: { endpointId: session.peerId, trackId: data.trackId, encoding: data.encoding } });
+  }
+
+  /** setTargetTrackVariant: the receiver's preferred simulcast layer for one remote track. */
+  private async onTargetVariant(session: PeerSession, data: ClientMediaEventData['setTargetTrackVariant']): Promise<void> {
+    const received = session.received.get(data.trackId);
+    const track = this.findPublished(data.trackId);
+    if (!received || !track) return;
+    const spatialLayer = track.variants.indexOf(data.variant);
+    if (spatialLayer < 0) return;
+    await received.consumer.setPreferredLayers({ spatialLayer, temporalLayer: 2 }).catch(() => undefined);
+  }
+
+  private offerData(session: PeerSession): void {
+    const tracksTypes = { audio: 0, video: 0 };
+    for (const t of this.tracksFor(session)) tracksTypes[t.kind]++;
+    // Never fewer than the receive m-lines the client already has: the SDK sizes an array with the difference.
+    for (const kind of ['audio', 'video'] as const) {
+      const known = [...session.recvMids.values()].filter((m) => m.kind === kind).length;
+      tracksTypes[kind] = Math.max(tracksTypes[kind], known);
+    }
+    session.awaitingOffer = true;
+    this.send(session, { type: 'offerData', data: { integratedTurnServers: this.turnServersFor(session), tracksTypes } });
+  }
+
+  private async onSdpOffer(session: PeerSession, data: SdpOfferData): Promise<void> {
+    session.awaitingOffer = false;
+    const parsed = parseClientOffer(data.sdpOffer.sdp, this.media.rtpCapabilities, data.midToTrackId ?? {});
+    if (!parsed.ok) throw new Error(parsed.error);
+    const offer = parsed.value;
+    const transport = await this.ensureTransport(session, offer);
+
+    const added = await this.syncPublished(session, offer, transport, data);
+    await this.syncReceived(session, offer, transport);
+
+    const decisions: Record<string, MLineDecision> = {};
+    const midToTrackId: Record<string, string> = {};
+    for (const line of offer.mLines) {
+      const own = line.trackId !== undefined ? session.published.get(line.trackId) : undefined;
+      if (own && line.producer) midToTrackId[line.mid] = own.trackId;
+      const slot = session.recvMids.get(line.mid);
+      const received = slot?.trackId !== undefined ? session.received.get(slot.trackId) : undefined;
+      if (received) {
+        midToTrackId[line.mid] = received.trackId;
+        decisions[line.mid] = { action: 'send', rtpParameters: received.consumer.rtpParameters, streamId: received.publisherId, trackId: received.trackId };
+      }
+    }
+    const answer = buildAnswer({
+      offer,
+      iceParameters: transport.iceParameters,
+      iceCandidates: transport.iceCandidates,
+      dtlsParameters: transport.dtlsParameters,
+      decisions,
+      sessionId: String(hashOf(session.peerId)),
+      sessionVersion: ++session.sessionVersion,
+    });
+    if (!answer.ok) throw new Error(answer.error);
+    this.send(session, { type: 'sdpAnswer', data: { type: 'answer', sdp: answer.value, midToTrackId } });
+    setTimeout(() => { for (const received of session.received.values()) if (received.consumer.paused) void received.consumer.resume().catch(() => undefined); }, 500);
+
+    if (added.length > 0) this.announceTracks(session, added);
+    if (session.renegotiate) {
+      session.renegotiate = false;
+      this.offerData(session);
+    }
+  }
+
+  // --- media ----------------------------------------------------------------------------------------------
+
+  private async ensureTransport(session: PeerSession, offer: ClientOffer): Promise<types.WebRtcTransport> {
+    if (session.transport && !session.transport.closed) {
+      // The SDK restarts ICE on every offer after its first: new client credentials need new server ones.
+      if (session.clientIceUfrag !== offer.iceParameters.usernameFragment) {
+        session.clientIceUfrag = offer.iceParameters.usernameFragment;
+        await session.transport.restartIce();
+      }
+      return session.transport;
+    }
+    session.clientIceUfrag = offer.iceParameters.usernameFragment;
+    const transport = await this.media.createWebRtcTransport();
+    await transport.connect({ dtlsParameters: offer.dtlsParameters });
+    session.transport = transport;
+    await transport.enableTraceEvent(['bwe']).catch(() => undefined);
+    transport.on('trace', (trace) => {
+      if (trace.type !== 'bwe') return;
+      const now = Date.now();
+      if (now - session.lastBandwidthReport < 1000) return;
+      session.lastBandwidthReport = now;
+      const info = trace.info as { availableBitrate?: number };
+      if (typeof info.availableBitrate === 'number') this.send(session, { type: 'bandwidthEstimation', data: { estimation: info.availableBitrate } });
+    });
+    return transport;
+  }
+
+  /** Producers for new send m-lines; tracks the client stopped sending are removed. */
+  private async syncPublished(session: PeerSession, offer: ClientOffer, transport: types.WebRtcTransport, data: SdpOfferData): Promise<PublishedTrack[]> {
+    const offered = new Set<string>();
+    const added: PublishedTrack[] = [];
+    for (const line of offer.mLines) {
+      if (!line.trackId || !line.producer) continue;
+      offered.add(line.trackId);
+      if (session.published.has(line.trackId)) continue;
+      const producer = await transport.produce({ ...line.producer, appData: { peerId: session.peerId, trackId: line.trackId } });
+      const rids = line.sendRids.length > 0 ? line.sendRids : [];
+      const variants = rids.filter((r): r is TrackEncoding => (trackEncodings as readonly string[]).includes(r));
+      const track: PublishedTrack = {
+        trackId: line.trackId,
+        producer,
+        kind: producer.kind,
+        metadata: data.trackIdToTrackMetadata?.[line.trackId] ?? null,
+        simulcast: { enabled: variants.length > 1, activeEncodings: variants.filter((v) => !line.pausedRids.includes(v)), disabledEncodings: [] },
+        variants: variants.length > 0 ? variants : ['h'],
+      };
+      session.published.set(track.trackId, track);
+      added.push(track);
+      this.registry.addTrack(this.roomId, session.peerId, { id: track.trackId, type: track.kind, metadata: track.metadata });
+    }
+    const gone = [...session.published.values()].filter((t) => !offered.has(t.trackId));
+    if (gone.length > 0) this.unpublish(session, gone);
+    return added;
+  }
+
+  /** Consumers for the other endpoints' tracks on the client's free recvonly m-lines (paused until answered). */
+  private async syncReceived(session: PeerSession, offer: ClientOffer, transport: types.WebRtcTransport): Promise<void> {
+    for (const line of offer.mLines) {
+      if (line.trackId !== undefined || line.direction !== 'recvonly' || line.stopped) continue;
+      if (!session.recvMids.has(line.mid)) session.recvMids.set(line.mid, { kind: line.type, trackId: undefined });
+    }
+    for (const [mid, slot] of session.recvMids) {
+      if (slot.trackId !== undefined && !session.received.has(slot.trackId)) slot.trackId = undefined;
+      if (!offer.mLines.some((l) => l.mid === mid && !l.stopped)) session.recvMids.delete(mid);
+    }
+    for (const track of this.tracksFor(session)) {
+      if (session.received.has(track.trackId)) continue;
+      const free = [...session.recvMids.entries()].find(([, s]) => s.kind === track.kind && s.trackId === undefined);
+      if (!free) {
+        session.renegotiate = true; // not enough recvonly m-lines yet: offerData again after this answer
+        continue;
+      }
+      if (!this.media.canConsume(track.producer.id, offer.rtpCapabilities)) continue;
+      await this.media.ensureConsumable(track.producer.id, transport);
+      const consumer = await transport.consume({ producerId: track.producer.id, rtpCapabilities: withoutRtx(offer.rtpCapabilities), paused: true, mid: free[0] });
+      const publisherId = (track.producer.appData as { peerId: string }).peerId;
+      free[1].trackId = track.trackId;
+      session.received.set(track.trackId, { trackId: track.trackId, consumer, mid: free[0], publisherId });
+      session.knownTracks.add(track.trackId);
+      consumer.on('producerclose', () => session.received.delete(track.trackId));
+      consumer.on('layerschange', (layers) => {
+        const variant = layers ? track.variants[layers.spatialLayer] : undefined;
+        if (variant && track.simulcast.enabled) {
+          this.send(session, { type: 'encodingSwitched', data: { endpointId: publisherId, trackId: track.trackId, encoding: variant, reason: 'other' } });
+        }
+      });
+    }
+  }
+
+  private announceTracks(publisher: PeerSession, tracks: PublishedTrack[]): void {
+    const info: Record<string, TrackInfo> = {};
+    const trackIdToMetadata: Record<string, unknown> = {};
+    for (const t of tracks) {
+      info[t.trackId] = { metadata: t.metadata, simulcastConfig: t.simulcast };
+      trackIdToMetadata[t.trackId] = t.metadata;
+    }
+    for (const other of this.endpoints()) {
+      if (other === publisher) continue;
+      for (const t of tracks) other.knownTracks.add(t.trackId);
+      this.send(other, { type: 'tracksAdded', data: { endpointId: publisher.peerId, trackIdToMetadata, tracks: info } });
+      this.renegotiate(other);
+    }
+  }
+
+  private unpublish(session: PeerSession, tracks: PublishedTrack[]): void {
+    for (const t of tracks) {
+      session.published.delete(t.trackId);
+      t.producer.close();
+      this.registry.removeTrack(this.roomId, session.peerId, t.trackId);
+    }
+    const trackIds = tracks.map((t) => t.trackId);
+    for (const other of this.endpoints()) {
+      if (other === session) continue;
+      for (const id of trackIds) {
+        other.knownTracks.delete(id);
+        other.received.get(id)?.consumer.close();
+        other.received.delete(id);
+      }
+      this.send(other, { type: 'tracksRemoved', data: { endpointId: session.peerId, trackIds } });
+      this.renegotiate(other);
+    }
+  }
+
+  private renegotiate(session: PeerSession): void {
+    if (session.awaitingOffer) session.renegotiate = true;
+    else this.offerData(session);
+  }
+
+  private leave(session: PeerSession): void {
+    if (!session.endpoint) {
+      session.transport?.close();
+      return;
+    }
+    this.unpublish(session, [...session.published.values()]);
+    session.endpoint = false;
+    session.transport?.close();
+    session.transport = undefined;
+    session.received.clear();
+    session.recvMids.clear();
+    for (const other of this.endpoints()) this.send(other, { type: 'endpointRemoved', data: { id: session.peerId } });
+  }
+
+  // --- voice activity -------------------------------------------------------------------------------------
+
+  private onVolumes(routerId: string, producerIds: string[]): void {
+    const before = this.speaking.get(routerId) ?? new Set<string>();
+    const now = new Set(producerIds);
+    this.speaking.set(routerId, now);
+    for (const id of now) if (!before.has(id)) this.vad(id, 'speech');
+    for (const id of before) if (!now.has(id)) this.vad(id, 'silence');
+  }
+
+  private vad(producerId: string, status: 'speech' | 'silence'): void {
+    for (const owner of this.sessions.values()) {
+      for (const track of owner.published.values()) {
+        if (track.producer.id !== producerId) continue;
+        for (const other of this.endpoints()) {
+          if (other !== owner && other.knownTracks.has(track.trackId)) this.send(other, { type: 'vadNotification', data: { trackId: track.trackId, status } });
+        }
+      }
+    }
+  }
+
+  // --- helpers --------------------------------------------------------------------------------------------
+
+  /** The SDK relays everything through these (it only uses relay candidates). */
+  private turnServersFor(session: PeerSession): Array<{ serverAddr: string; serverPort: number; transport: 'udp' | 'tcp'; username: string; password: string }> {
+    if (!this.turn) return [];
+    const { username, password } = turnCredentials(this.turn.secret, session.peerId, Date.now(), TURN_CREDENTIAL_TTL_S);
+    return (['udp', 'tcp'] as const).map((transport) => ({ serverAddr: this.turn!.announcedIp, serverPort: this.turn!.port, transport, username, password }));
+  }
+
+  private endpoints(): PeerSession[] {
+    return [...this.sessions.values()].filter((s) => s.endpoint);
+  }
+
+  /** Every track of the other endpoints: what this session should receive. */
+  private tracksFor(session: PeerSession): PublishedTrack[] {
+    return this.endpoints().filter((s) => s !== session).flatMap((s) => [...s.published.values()]);
+  }
+
+  private findPublished(trackId: string): PublishedTrack | undefined {
+    for (const s of this.sessions.values()) {
+      const t = s.published.get(trackId);
+      if (t) return t;
+    }
+    return undefined;
+  }
+
+  private send(session: PeerSession, event: ServerMediaEvent): void {
+    this.logger.debug({ peer: session.peerId, type: event.type }, 'media event out');
+    session.link.send(serializeServerMediaEvent(event));
+  }
+
+  private broadcast(from: PeerSession, event: ServerMediaEvent): void {
+    for (const other of this.endpoints()) if (other !== from) this.send(other, event);
+  }
+}
+
+function endpointInfo(session: PeerSession): EndpointInfo {
+  const tracks: Record<string, TrackInfo> = {};
+  const trackIdToMetadata: Record<string, unknown> = {};
+  for (const t of session.published.values()) {
+    tracks[t.trackId] = { metadata: t.metadata, simulcastConfig: t.simulcast };
+    trackIdToMetadata[t.trackId] = t.metadata;
+  }
+  return { id: session.peerId, type: 'webrtc', metadata: session.metadata, trackIdToMetadata, tracks };
+}
+
+/**
+ * mediasoup picks RTX payload types itself and they rarely equal the browser's, whose answer must keep its own: so
+ * consumers send without RTX, and NACKed packets are retransmitted on the media stream itself.
+ */
+function withoutRtx(caps: types.RtpCapabilities): types.RtpCapabilities {
+  return { ...caps, codecs: (caps.codecs ?? []).filter((c) => !c.mimeType.toLowerCase().endsWith('/rtx')) };
+}
+
+function hashOf(text: string): number {
+  let h = 0;
+  for (let i = 0; i < text.length; i++) h = (h * 31 + text.charCodeAt(i)) >>> 0;
+  return h;
+}

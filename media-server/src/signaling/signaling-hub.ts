@@ -1,0 +1,70 @@
+// The peer sockets of this node, grouped by room. Routes media events to each room's signalling and closes sockets
+// when the domain says so: PeerDeleted -> 1000 "Peer removed", RoomDeleted -> 1000 "Room stopped",
+// RoomCrashed -> 1011 "Internal server error" (Fishjam's reasons).
+import type { Logger } from 'pino';
+import type { EventBus } from '../rooms/event-bus.js';
+import type { RoomRegistry } from '../rooms/room-registry.js';
+import type { PeerLink } from './peer-session.js';
+import { RoomSignaling } from './room-signaling.js';
+import type { TurnServer } from '../turn/turn-server.js';
+
+export class SignalingHub {
+  private readonly rooms = new Map<string, RoomSignaling>();
+
+  constructor(
+    private readonly registry: RoomRegistry,
+    bus: EventBus,
+    private readonly logger: Logger,
+    private readonly turn?: TurnServer,
+  ) {
+    bus.subscribe((event) => {
+      if (event.type === 'peerDeleted') this.closePeer(event.roomId, event.peerId, 1000, 'Peer removed');
+      else if (event.type === 'roomDeleted') this.closeRoom(event.roomId, 1000, 'Room stopped');
+      else if (event.type === 'roomCrashed') this.closeRoom(event.roomId, 1011, 'Internal server error');
+    });
+  }
+
+  attach(roomId: string, peerId: string, link: PeerLink): void {
+    let room = this.rooms.get(roomId);
+    if (!room) {
+      const media = this.registry.get(roomId).media;
+      room = new RoomSignaling(roomId, media, this.registry, this.logger.child({ room: roomId }), this.turn);
+      this.rooms.set(roomId, room);
+    }
+    room.attach(peerId, link);
+  }
+
+  isAttached(roomId: string, peerId: string): boolean {
+    return this.rooms.get(roomId)?.sessions.has(peerId) ?? false;
+  }
+
+  detach(roomId: string, peerId: string): void {
+    const room = this.rooms.get(roomId);
+    if (!room) return;
+    room.detach(peerId);
+    if (room.sessions.size === 0) this.rooms.delete(roomId);
+  }
+
+  receive(roomId: string, peerId: string, json: string): void {
+    this.rooms.get(roomId)?.receive(peerId, json);
+  }
+
+  /** Every room's signalling, for per-peer statistics. */
+  all(): RoomSignaling[] {
+    return [...this.rooms.values()];
+  }
+
+  private closePeer(roomId: string, peerId: string, code: number, reason: string): void {
+    const session = this.rooms.get(roomId)?.sessions.get(peerId);
+    if (!session) return;
+    session.link.close(code, reason);
+    this.detach(roomId, peerId);
+  }
+
+  private closeRoom(roomId: string, code: number, reason: string): void {
+    const room = this.rooms.get(roomId);
+    if (!room) return;
+    room.close(code, reason);
+    this.rooms.delete(roomId);
+  }
+}
