@@ -18,7 +18,9 @@ export class SignalingHub {
     private readonly turn?: TurnServer,
   ) {
     bus.subscribe((event) => {
-      if (event.type === 'peerDeleted') this.closePeer(event.roomId, event.peerId, 1000, 'Peer removed');
+      // Deleting a room publishes PeerDeleted for each peer, then RoomDeleted, in one go: closing a peer's socket a
+      // microtask later lets RoomDeleted close it first, with "Room stopped" (as Fishjam does), not "Peer removed".
+      if (event.type === 'peerDeleted') queueMicrotask(() => this.closePeer(event.roomId, event.peerId, 1000, 'Peer removed'));
       else if (event.type === 'roomDeleted') this.closeRoom(event.roomId, 1000, 'Room stopped');
       else if (event.type === 'roomCrashed') this.closeRoom(event.roomId, 1011, 'Internal server error');
     });
