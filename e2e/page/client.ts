@@ -115,3 +115,72 @@ async function rawStats(): Promise<unknown[]> {
 }
 
 (window as any).fishjam = { rawStats, join, inbound, remoteTracks, setTargetEncoding, leave, log, connectionState };
+
+// --- join latency (media-server/bench/webrtc-join.ts) -------------------------------------------------------------
+
+interface TimedJoinOptions {
+  host: string;
+  token: string;
+  name: string;
+  timeoutMs: number;
+}
+
+/**
+ * Joins as a receive-only peer with its own SDK client and times, from the websocket's `open`: `joined`, the first
+ * remote video trackReady, the first decoded frame seen by getStats (framesDecoded > 0, polled every 10 ms) and the
+ * first frame presented in a <video> element (requestVideoFrameCallback). Milliseconds; -1 when not reached.
+ */
+async function timedJoin(o: TimedJoinOptions): Promise<{ joined: number; trackReady: number; firstDecoded: number; firstRendered: number }> {
+  const timed = new FishjamClient<any, any>();
+  const result = { joined: -1, trackReady: -1, firstDecoded: -1, firstRendered: -1 };
+  let opened = -1;
+  const since = (): number => performance.now() - opened;
+  timed.on('socketOpen', () => (opened = performance.now()));
+  const done = new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`timed join: no frame within ${o.timeoutMs} ms ${JSON.stringify(result)}`)), o.timeoutMs);
+    const finish = (): void => {
+      if (result.firstDecoded >= 0 && result.firstRendered >= 0) {
+        clearTimeout(timer);
+        clearInterval(poll);
+        resolve();
+      }
+    };
+    const poll = setInterval(async () => {
+      if (opened < 0 || result.firstDecoded >= 0) return;
+      const pc: RTCPeerConnection | undefined = (timed as any).webrtc?.connection;
+      if (!pc) return;
+      const stats = await pc.getStats();
+      stats.forEach((s: any) => {
+        if (result.firstDecoded < 0 && s.type === 'inbound-rtp' && s.kind === 'video' && (s.framesDecoded ?? 0) > 0) result.firstDecoded = since();
+      });
+      finish();
+    }, 10);
+    timed.on('joined', () => (result.joined = since()));
+    timed.on('joinError', (e: unknown) => reject(new Error(`joinError ${JSON.stringify(e)}`)));
+    timed.on('authError', (reason: string) => reject(new Error(`authError ${reason}`)));
+    timed.on('trackReady', (ctx: any) => {
+      if (ctx.track?.kind !== 'video' || result.trackReady >= 0) return;
+      result.trackReady = since();
+      const video = document.createElement('video');
+      video.muted = true;
+      video.autoplay = true;
+      video.playsInline = true;
+      video.srcObject = ctx.stream;
+      document.body.appendChild(video);
+      video.requestVideoFrameCallback(() => {
+        result.firstRendered = since();
+        finish();
+      });
+      void video.play().catch(() => undefined);
+    });
+  });
+  timed.connect({ token: o.token, peerMetadata: { name: o.name }, signaling: { host: o.host, protocol: 'ws' } });
+  try {
+    await done;
+    return result;
+  } finally {
+    timed.disconnect();
+  }
+}
+
+(window as any).fishjam.timedJoin = timedJoin;
