@@ -27,6 +27,14 @@ import { collectPeerStats } from './signaling/peer-stats.js';
 import { handlePeerSocket } from './signaling/peer-socket.js';
 import { SignalingHub } from './signaling/signaling-hub.js';
 import { startTurnServer, type TurnServer } from './turn/turn-server.js';
+import { randomUUID } from 'node:crypto';
+import { ClusterNode } from './cluster/cluster-node.js';
+import { ClusterRoomService } from './cluster/cluster-room-service.js';
+import { PeerSocketProxy } from './cluster/peer-socket-proxy.js';
+import { generatedRoomId } from './cluster/room-owner.js';
+import { decodeServerMessage, encodeServerMessage, ServerEventType } from './proto/index.js';
+import { serverMessageOf } from './notifications/server-message-of-event.js';
+import type { RoomService } from './rooms/room-service.js';
 
 export interface FishjamNode {
   readonly config: Config;
@@ -36,6 +44,7 @@ export interface FishjamNode {
   readonly state: NodeState;
   readonly metrics: NodeMetrics;
   readonly notifications: NotificationHub;
+  readonly cluster: ClusterNode | undefined;
   readonly webhooks: WebhookSender;
   /** Actual ports (a config port of 0 picks a free one, which tests use). */
   readonly httpPort: number;
@@ -91,14 +100,71 @@ export async function startNode(config: Config, logger: Logger): Promise<Fishjam
     workers: () => pool.stats(),
     workerRestarts: () => pool.restarts,
     draining: () => state.status === 'DRAINING',
-    clusterNodes: () => 1,
+    clusterNodes: () => clusterSize(),
   });
-  const rooms = new LocalRoomService({
+  const localLoad = () => {
+    const workers = pool.stats();
+    return {
+      state: state.status,
+      rooms: registry.size,
+      peers: registry.list().reduce((n, r) => n + r.peers.size, 0),
+      forwardedTracks: workers.reduce((n, w) => n + w.consumers, 0),
+      cpu: workers.reduce((n, w) => n + w.cpuRatio, 0) / Math.max(1, workers.length),
+      roomIds: registry.list().map((r) => r.id),
+    };
+  };
+  let cluster: ClusterNode | undefined;
+  if (config.dist.enabled) {
+    cluster = new ClusterNode({
+      dist: config.dist,
+      bindIp: config.ip,
+      publicHost: config.host,
+      portMapperPort: config.dist.portMapperPort,
+      reportIntervalMs: 1000,
+      staleAfterMs: 2000,
+      leftAfterMs: 15_000,
+      localLoad,
+      logger: logger.child({ component: 'cluster' }),
+    });
+    try {
+      await cluster.start();
+    } catch (error) {
+      await turn?.stop();
+      pool.close();
+      throw error;
+    }
+  }
+  const selfName = cluster?.self.full;
+  const local = new LocalRoomService({
     registry,
     publicAddress: config.host,
     secretKeyBase: config.secretKeyBase,
     acceptsRooms: () => state.acceptsRooms,
+    ...(selfName ? { generateRoomId: () => generatedRoomId(randomUUID(), selfName) } : {}),
   });
+  let rooms: RoomService = local;
+  let proxy: PeerSocketProxy | undefined;
+  const peerSocket = (socket: import('ws').WebSocket) => handlePeerSocket(socket, { registry, hub: signaling, secretKeyBase: config.secretKeyBase, logger });
+  if (cluster) {
+    const c = cluster;
+    const clusterRooms = new ClusterRoomService(
+      local,
+      c,
+      () => ({ node: c.self.full, host: config.host, ...localLoad(), receivedAt: Date.now() }),
+      2000,
+      logger.child({ component: 'cluster' }),
+    );
+    rooms = clusterRooms;
+    proxy = new PeerSocketProxy(c, (roomId) => clusterRooms.locate(roomId), peerSocket, logger.child({ component: 'cluster' }));
+    // Server notifications are cluster-wide: each node passes its own events to the others.
+    bus.subscribe((event) => c.broadcast({ t: 'notify', d: Buffer.from(encodeServerMessage(serverMessageOf(event))).toString('base64') }));
+    c.on('message', (message) => {
+      if (message.t !== 'notify') return;
+      const decoded = decodeServerMessage(Buffer.from(String(message.d), 'base64'));
+      if (decoded.ok) notifications.publish(ServerEventType.SERVER_NOTIFICATION, decoded.value);
+    });
+  }
+  const clusterSize = () => (cluster ? cluster.linkedNodes().length + 1 : 1);
   const app = createHttpApp({
     serverApiToken: config.serverApiToken,
     logger,
@@ -107,7 +173,7 @@ export async function startNode(config: Config, logger: Logger): Promise<Fishjam
       state,
       version: VERSION,
       gitCommit: config.gitCommit,
-      distribution: () => ({ enabled: config.dist.enabled, nodeStatus: 'UP', nodesInCluster: 1 }),
+      distribution: () => ({ enabled: config.dist.enabled, nodeStatus: 'UP', nodesInCluster: clusterSize() }),
     },
     startDrain: () => void drainer.start(),
     drainStatus: () => ({ status: state.status, rooms: registry.size }),
@@ -118,7 +184,7 @@ export async function startNode(config: Config, logger: Logger): Promise<Fishjam
     ? https.createServer({ key: readFileSync(config.ssl.keyPath), cert: readFileSync(config.ssl.certPath) }, app.callback())
     : http.createServer(app.callback());
   const sockets = mountWebSockets(server as http.Server, {
-    '/socket/peer/websocket': (socket) => handlePeerSocket(socket, { registry, hub: signaling, secretKeyBase: config.secretKeyBase, logger }),
+    '/socket/peer/websocket': (socket) => (proxy ? proxy.accept(socket) : peerSocket(socket)),
     '/socket/server/websocket': (socket) => handleServerSocket(socket, { token: config.serverApiToken, hub: notifications, logger }),
   });
   const stopReporter = startMetricsReporter({
@@ -157,6 +223,7 @@ export async function startNode(config: Config, logger: Logger): Promise<Fishjam
     state,
     metrics,
     notifications,
+    cluster,
     webhooks,
     httpPort,
     metricsPort,
@@ -166,6 +233,7 @@ export async function startNode(config: Config, logger: Logger): Promise<Fishjam
         state.set('STOPPING');
         registry.closeAll();
         stopReporter();
+        await cluster?.stop();
         for (const client of sockets.clients) client.terminate();
         sockets.close();
         await Promise.all([closeServer(server), closeServer(metricsServer), turn?.stop()]);

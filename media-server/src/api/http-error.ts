@@ -21,6 +21,7 @@ const STATUS_OF: Record<DomainErrorCode, number> = {
   peer_limit_reached: 503,
   node_draining: 503,
   media_unavailable: 503,
+  owner_unreachable: 503,
 };
 
 export function toHttpError(error: unknown): HttpError | undefined {

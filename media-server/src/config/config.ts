@@ -22,6 +22,8 @@ export interface DistConfig {
   readonly minPort: number | undefined;
   readonly maxPort: number | undefined;
   readonly tls: { readonly certPath: string; readonly keyPath: string; readonly caPath: string | undefined } | undefined;
+  /** TCP port of the port mapper (EPMD's 4369; changeable for tests) */
+  readonly portMapperPort: number;
 }
 
 export interface TurnConfig {
@@ -220,6 +222,7 @@ function parseDist(r: EnvReader, host: HostFacts): DistConfig {
     minPort,
     maxPort,
     tls: certPath !== undefined && keyPath !== undefined ? { certPath, keyPath, caPath } : undefined,
+    portMapperPort: r.port('FJ_DIST_PORT_MAPPER_PORT', 4369),
   };
 }
 

@@ -9,7 +9,8 @@ export type DomainErrorCode =
   | 'peer_type_disabled'
   | 'peer_limit_reached'
   | 'node_draining'
-  | 'media_unavailable';
+  | 'media_unavailable'
+  | 'owner_unreachable';
 
 export class DomainError extends Error {
   constructor(

@@ -38,3 +38,14 @@ export function verifyPeerToken(token: string, secret: string, nowMs: number, ma
 function mac(payload: string, secret: string): string {
   return createHmac('sha256', secret).update('fishjam-peer-token:').update(payload).digest('base64url');
 }
+
+/** The room a token names, read without checking it: a node uses it only to route the socket to the room's owner,
+ *  which verifies the token itself. */
+export function peekPeerTokenRoom(token: string): string | undefined {
+  try {
+    const claims = JSON.parse(Buffer.from(token.split('.')[0] ?? '', 'base64url').toString('utf8')) as { r?: unknown };
+    return typeof claims.r === 'string' ? claims.r : undefined;
+  } catch {
+    return undefined;
+  }
+}
