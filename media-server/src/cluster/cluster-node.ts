@@ -216,8 +216,18 @@ export class ClusterNode extends EventEmitter<{ message: [DistMessage, string]; 
       const tls = this.options.dist.tls;
       const socket = new WebSocket(`${scheme}://${formatHost(name.host)}:${port}/dist`, {
         handshakeTimeout: 3000,
-        ...(tls ? { ca: tls.caPath ? readFileSync(tls.caPath) : undefined, rejectUnauthorized: Boolean(tls.caPath), cert: readFileSync(tls.certPath), key: readFileSync(tls.keyPath) } : {}),
-      });
+        // With FJ_DIST_TLS_CA_PATH the other node's certificate must chain to that CA (its name is not checked:
+        // nodes are addressed by IP, and the cookie proves membership); without it TLS only encrypts.
+        ...(tls
+          ? {
+              cert: readFileSync(tls.certPath),
+              key: readFileSync(tls.keyPath),
+              ...(tls.caPath ? { ca: readFileSync(tls.caPath) } : {}),
+              rejectUnauthorized: Boolean(tls.caPath),
+              checkServerIdentity: () => undefined,
+            }
+          : {}),
+      } as WebSocket.ClientOptions);
       const inbox = new HandshakeInbox(socket);
       socket.on('error', () => undefined);
       await new Promise<void>((resolve, reject) => {
@@ -225,7 +235,11 @@ export class ClusterNode extends EventEmitter<{ message: [DistMessage, string]; 
         socket.once('error', reject);
       });
       const peer = await initiateHandshake(socket, inbox, this.self.full, this.options.dist.cookie);
-      if (peer !== node) this.options.logger.info({ dialed: node, answered: peer }, 'node answered under another name');
+      if (peer !== node) {
+        // Known from now on under the name it gave (e.g. a host name that resolved to its IP).
+        this.options.logger.info({ dialed: node, answered: peer }, 'node answered under another name');
+        if (!this.options.dist.nodes.includes(node)) this.wanted.delete(node);
+      }
       this.adopt(new DistLink(peer, socket, true));
     } catch (error) {
       this.options.logger.debug({ node, err: (error as Error).message }, 'cannot reach node yet');
