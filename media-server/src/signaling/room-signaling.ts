@@ -24,6 +24,7 @@ import { turnCredentials } from '../turn/turn-credentials.js';
 import type { TurnServer } from '../turn/turn-server.js';
 
 const TURN_CREDENTIAL_TTL_S = 24 * 60 * 60;
+const CONSUMER_RESUME_DELAY_MS = 150;
 
 export class RoomSignaling {
   readonly sessions = new Map<string, PeerSession>();
@@ -199,7 +200,11 @@ export class RoomSignaling {
     });
     if (!answer.ok) throw new Error(answer.error);
     this.send(session, { type: 'sdpAnswer', data: { type: 'answer', sdp: answer.value, midToTrackId } });
-    setTimeout(() => { for (const received of session.received.values()) if (received.consumer.paused) void received.consumer.resume().catch(() => undefined); }, 500);
+    // Consumers start once the client has had time to apply the answer (the SDK sends no acknowledgement): a key
+    // frame sent before that is dropped by the browser and costs a PLI round trip.
+    setTimeout(() => {
+      for (const received of session.received.values()) if (received.consumer.paused) void received.consumer.resume().catch(() => undefined);
+    }, CONSUMER_RESUME_DELAY_MS).unref();
 
     if (added.length > 0) this.announceTracks(session, added);
     if (session.renegotiate) {
