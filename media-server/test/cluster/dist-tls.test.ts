@@ -6,15 +6,9 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import test from 'ava';
+import { freePort } from '../support/free-port.js';
 import { startTestNode, waitFor, type TestNode } from '../support/test-node.js';
 
-async function freePort(ip = '127.0.0.1'): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((r) => s.listen(0, ip, r));
-  const { port } = s.address() as net.AddressInfo;
-  await new Promise((r) => s.close(r));
-  return port;
-}
 
 /** A port mapper stand-in on 127.0.0.2 that sends node b to a recording relay in front of node a. */
 async function relayInFront(target: number, mapperPort: number): Promise<{ captured: () => string; close: () => void }> {

@@ -1,18 +1,11 @@
 // Two nodes on loopback, each a whole node with real parts: they link with the cookie, place rooms by load, serve
 // each other's rooms (REST and peer sockets), share server notifications, and respect draining.
-import net from 'node:net';
 import test from 'ava';
 import WebSocket from 'ws';
 import { decodePeerMessage, decodeServerMessage, encodePeerMessage, encodeServerMessage, ServerEventType, type ServerMessage } from '../../src/proto/index.js';
+import { freePort } from '../support/free-port.js';
 import { startTestNode, TOKEN, waitFor, type TestNode } from '../support/test-node.js';
 
-async function freePort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const { port } = s.address() as net.AddressInfo;
-  await new Promise((r) => s.close(r));
-  return port;
-}
 
 async function pair(extra: Record<string, string> = {}, extraB: Record<string, string> = {}): Promise<[TestNode, TestNode]> {
   const mapper = String(await freePort());

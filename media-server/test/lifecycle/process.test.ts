@@ -1,10 +1,10 @@
 // The real entry point as a child process: configuration errors stop it with a message naming the variable;
 // SIGTERM drains and exits 0; SIGINT stops at once and exits 0.
 import { spawn, type ChildProcess } from 'node:child_process';
-import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import test from 'ava';
+import { freePort } from '../support/free-port.js';
 import { waitFor } from '../support/test-node.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -24,13 +24,6 @@ function run(env: Record<string, string>): { child: ChildProcess; output: () => 
   return { child, output: () => out, exit };
 }
 
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((r) => server.close(r));
-  return port;
-}
 
 test('an invalid variable stops start-up with exit 1 and a message naming it', async (t) => {
   const p = run({ FJ_MODE: 'development', FJ_PORT: 'eighty', FJ_LOG_LEVEL: 'loud' });
