@@ -32,7 +32,7 @@ test('consumers past a worker\'s share go to another worker through pipeToRouter
     t.is(media.routerIds.length, 2, 'the room got a second router');
     t.is(homeSlot.consumers, 3, 'the first worker keeps its share: two peers and the one pipe to the other worker');
     t.is(otherSlot.consumers, 2, 'the rest went to the other worker');
-    t.is(otherSlot.producers, 0, 'the other worker has no producer of its own (only a pipe)');
+    t.is(otherSlot.producers, 1, 'the other worker holds the piped producer');
     t.is(otherSlot.routers, 1);
     const routerIds = new Set(receivers.map((r) => (r.appData as { routerId: string }).routerId));
     t.is(routerIds.size, 2);
