@@ -43,7 +43,7 @@ export async function registerWithPortMapper(options: {
       socket.setNoDelay(true);
       let done = false;
       socket.once('connect', () => socket.write(JSON.stringify({ op: 'register', name: options.name, port: options.port }) + '\n'));
-      readline.createInterface({ input: socket }).once('line', (line) => {
+      readline.createInterface({ input: socket }).on('error', () => undefined).once('line', (line) => {
         done = true;
         const ok = (JSON.parse(line) as { ok?: boolean }).ok === true;
         if (ok) client = socket;
@@ -83,7 +83,7 @@ export async function registerWithPortMapper(options: {
 function handleMapperClient(socket: net.Socket, names: Map<string, number>): void {
   let registered: string | undefined;
   socket.on('error', () => undefined);
-  readline.createInterface({ input: socket }).on('line', (line) => {
+  readline.createInterface({ input: socket }).on('error', () => undefined).on('line', (line) => {
     let request: { op?: string; name?: unknown; port?: unknown };
     try {
       request = JSON.parse(line) as typeof request;
@@ -120,7 +120,7 @@ export function lookupPort(host: string, name: string, mapperPort: number, timeo
       clearTimeout(timer);
       reject(error);
     });
-    readline.createInterface({ input: socket }).once('line', (line) => {
+    readline.createInterface({ input: socket }).on('error', () => undefined).once('line', (line) => {
       clearTimeout(timer);
       socket.destroy();
       const answer = JSON.parse(line) as { port?: number; error?: string };
