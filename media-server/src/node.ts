@@ -134,6 +134,7 @@ export async function startNode(config: Config, logger: Logger): Promise<Fishjam
       throw error;
     }
   }
+  state.on('change', () => cluster?.broadcastLoad());
   const selfName = cluster?.self.full;
   const local = new LocalRoomService({
     registry,

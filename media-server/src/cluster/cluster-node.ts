@@ -64,6 +64,8 @@ export class ClusterNode extends EventEmitter<{ message: [DistMessage, string]; 
   /** nodes this node keeps trying to reach: listed, found in DNS, or reported by others */
   private readonly wanted = new Set<string>();
   private readonly dialing = new Set<string>();
+  /** DNS strategy: the nodes the last DNS answer named; nobody else is let in, dialed or learnt from others */
+  private dnsFound: Set<string> | undefined;
   private readonly handlers = new Map<string, RpcHandler>();
   private readonly pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void; timer: NodeJS.Timeout }>();
   private nextId = 1;
@@ -248,6 +250,8 @@ export class ClusterNode extends EventEmitter<{ message: [DistMessage, string]; 
 
   /** One link per pair of nodes: when both dialed at once, the link dialed by the smaller name stays. */
   private adopt(link: DistLink): void {
+    // With DNS, DNS decides membership: a node gone from it must not come back by dialing us.
+    if (this.dnsFound && !this.dnsFound.has(link.peer)) return link.close();
     const existing = this.links.get(link.peer);
     if (existing?.open) {
       const keepNew = (link.initiatedHere ? this.self.full : link.peer) < (existing.initiatedHere ? this.self.full : link.peer);
@@ -315,7 +319,9 @@ export class ClusterNode extends EventEmitter<{ message: [DistMessage, string]; 
     this.emit('message', message, from);
     // Membership is transitive: every node another node is linked to is wanted here too.
     for (const member of (message.members as string[]) ?? []) {
-      if (member !== this.self.full && !this.wanted.has(member) && parseNodeName(member)) this.wanted.add(member);
+      if (member === this.self.full || this.wanted.has(member) || !parseNodeName(member)) continue;
+      if (this.dnsFound && !this.dnsFound.has(member)) continue;
+      this.wanted.add(member);
     }
   }
 
@@ -329,7 +335,8 @@ export class ClusterNode extends EventEmitter<{ message: [DistMessage, string]; 
     };
   }
 
-  private broadcastLoad(): void {
+  /** Sends this node's load now (also called when its state changes, so placement sees it at once). */
+  broadcastLoad(): void {
     if (this.links.size > 0) this.broadcast(this.loadMessage());
   }
 
@@ -369,6 +376,7 @@ export class ClusterNode extends EventEmitter<{ message: [DistMessage, string]; 
     }
     const found = new Set(ips.map((ip) => `${this.self.name}@${ip}`));
     found.delete(this.self.full);
+    this.dnsFound = found;
     for (const node of found) if (!this.wanted.has(node)) this.wanted.add(node);
     // Nodes gone from DNS are dropped (the original's DNS strategy prunes them too).
     for (const node of [...this.wanted]) {

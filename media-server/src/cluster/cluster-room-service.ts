@@ -93,7 +93,12 @@ export class ClusterRoomService implements RoomService {
   }
 
   async deleteRoom(roomId: string): Promise<void> {
-    await this.route(roomId, () => this.local.deleteRoom(roomId), (node) => this.cluster.request(node, 'room.delete', { roomId }));
+    await this.route(roomId, () => this.local.deleteRoom(roomId), async (node) => {
+      await this.cluster.request(node, 'room.delete', { roomId });
+      // A room placed there and already gone must not keep counting until the node's next report.
+      const reserved = this.reserved.get(node) ?? 0;
+      if (reserved > 0) this.reserved.set(node, reserved - 1);
+    });
   }
 
   async addPeer(roomId: string, body: Record<string, unknown>): Promise<CreatedPeer> {

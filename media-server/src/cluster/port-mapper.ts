@@ -39,7 +39,7 @@ export async function registerWithPortMapper(options: {
 
   const register = (): Promise<boolean> =>
     new Promise((resolve) => {
-      const socket = net.connect(options.mapperPort, '127.0.0.1');
+      const socket = net.connect(options.mapperPort, options.bindIp === '0.0.0.0' ? '127.0.0.1' : options.bindIp);
       socket.setNoDelay(true);
       let done = false;
       socket.once('connect', () => socket.write(JSON.stringify({ op: 'register', name: options.name, port: options.port }) + '\n'));

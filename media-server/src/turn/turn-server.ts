@@ -5,7 +5,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import dgram from 'node:dgram';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -55,8 +55,12 @@ export async function startTurnServer(options: TurnServerOptions): Promise<TurnS
   let child: ChildProcess | undefined;
   let stopping = false;
   let restarts = 0;
+  // coturn dies with this process even when it is SIGKILLed (setpriv from util-linux sets the parent-death signal).
+  const [command, commandArgs] = existsSync('/usr/bin/setpriv')
+    ? ['/usr/bin/setpriv', ['--pdeathsig', 'KILL', '--', options.binary, ...args]]
+    : [options.binary, args];
   const launch = (): ChildProcess => {
-    const proc = spawn(options.binary, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const proc = spawn(command, commandArgs, { stdio: ['ignore', 'pipe', 'pipe'] });
     let tail = '';
     const keep = (d: Buffer) => (tail = (tail + d.toString()).slice(-2000));
     proc.stdout!.on('data', keep);
