@@ -158,10 +158,45 @@ test('webrtc ports: explicit range is passed through and opened as container por
   const d = reconcileSpec({ workers: 2, webrtc: { minPort: 40000, maxPort: 40009 } });
   t.is(envOf(d)['FJ_WEBRTC_MIN_PORT'], '40000');
   t.is(envOf(d)['FJ_WEBRTC_MAX_PORT'], '40009');
-  const udp = container(d).ports.filter((p: any) => p.protocol === 'UDP').map((p: any) => p.containerPort);
+  const udp = container(d).ports.filter((p: any) => p.protocol === 'UDP' && p.name.startsWith('rtc-')).map((p: any) => p.containerPort);
   t.is(udp.length, 10);
   t.is(udp[0], 40000);
 });
+
+// [spec, FJ_WEBRTC_TURN_PORT, FJ_WEBRTC_TURN_IP, hostPort on the TURN container ports]
+const turnTable: [string, object, string, string, number | undefined][] = [
+  ['default (HostNetwork)', {}, '3478', '$(HOST_IP)', 3478],
+  ['HostNetwork, own port', { webrtc: { turnPort: 443 } }, '443', '$(HOST_IP)', 443],
+  ['ServicePerPod', { ...perPod }, '3478', '$(POD_NAME).rtc.example.com', undefined],
+  ['ServicePerPod, own port and WebRTC range', { ...perPod, workers: 2, webrtc: { minPort: 40000, turnPort: 5349 } }, '5349', '$(POD_NAME).rtc.example.com', undefined],
+];
+for (const [what, spec, port, turnIp, hostPort] of turnTable) {
+  test(`TURN server: ${what}`, (t) => {
+    const d = reconcileSpec(spec);
+    const env = envOf(d);
+    t.is(env['FJ_WEBRTC_TURN_PORT'], port);
+    t.is(env['FJ_WEBRTC_TURN_IP'], turnIp);
+    t.is(env['FJ_WEBRTC_TURN_IP'], env['FJ_WEBRTC_ANNOUNCED_IP'], 'clients reach TURN where WebRTC is announced');
+    // $(VAR) in the TURN address is expanded only for variables declared before it.
+    const names = container(d).env.map((e: any) => e.name);
+    t.true(names.indexOf('HOST_IP') < names.indexOf('FJ_WEBRTC_TURN_IP'));
+    const turn = container(d).ports.filter((p: any) => p.name.startsWith('turn-'));
+    t.deepEqual(
+      turn,
+      ['UDP', 'TCP'].map((protocol) => ({
+        name: `turn-${protocol.toLowerCase()}`,
+        containerPort: Number(port),
+        protocol,
+        ...(hostPort === undefined ? {} : { hostPort }),
+      })),
+    );
+    // The relay ports only talk to the pod itself: never a container port.
+    t.false(container(d).ports.some((p: any) => p.containerPort >= 51000 && p.containerPort <= 51999));
+    const names2 = container(d).ports.map((p: any) => p.name);
+    t.is(new Set(names2).size, names2.length, 'container port names are unique');
+    t.true(names2.every((n: string) => n.length <= 15), 'container port names fit IANA_SVC_NAME');
+  });
+}
 
 test('HostNetwork mode (the default): node network, node IP announced, one pod per node', (t) => {
   const d = reconcileSpec({ affinity: { podAntiAffinity: { requiredDuringSchedulingIgnoredDuringExecution: [{ topologyKey: 'zone' }] } } });
@@ -169,6 +204,8 @@ test('HostNetwork mode (the default): node network, node IP announced, one pod p
   t.true(pod.hostNetwork);
   t.is(pod.dnsPolicy, 'ClusterFirstWithHostNet');
   t.is(envOf(d)['FJ_WEBRTC_ANNOUNCED_IP'], '$(HOST_IP)');
+  t.is(envOf(d)['FJ_WEBRTC_TURN_IP'], '$(HOST_IP)');
+  t.is(envOf(d)['FJ_WEBRTC_TURN_PORT'], '3478');
   t.is(envOf(d)['FJ_HOST'], '$(HOST_IP):8080');
   t.true(container(d).ports.every((p: any) => p.hostPort === p.containerPort));
   const terms = pod.affinity.podAntiAffinity.requiredDuringSchedulingIgnoredDuringExecution;
@@ -202,12 +239,24 @@ test('ServicePerPod: one LoadBalancer Service per pod with HTTP and WebRTC ports
   t.is(svc.spec.selector['statefulset.kubernetes.io/pod-name'], 'media-1');
   t.deepEqual(
     svc.spec.ports.map((p: any) => `${p.protocol}/${p.port}`),
-    ['TCP/8080', 'UDP/50000', 'TCP/50000', 'UDP/50001', 'TCP/50001'],
+    ['TCP/8080', 'UDP/3478', 'TCP/3478', 'UDP/50000', 'TCP/50000', 'UDP/50001', 'TCP/50001'],
   );
+  t.deepEqual(svc.spec.ports[1], { name: 'turn-udp', port: 3478, targetPort: 3478, protocol: 'UDP' });
+  t.deepEqual(svc.spec.ports[2], { name: 'turn-tcp', port: 3478, targetPort: 3478, protocol: 'TCP' });
+  t.false(svc.spec.ports.some((p: any) => p.port >= 51000 && p.port <= 51999), 'TURN relay ports stay inside the pod');
   t.falsy(podSpec(d).hostNetwork);
   t.falsy(container(d).ports[0].hostPort);
   t.is(envOf(d)['FJ_HOST'], '$(POD_NAME).media.example.com:443');
   t.is(envOf(d)['FJ_WEBRTC_ANNOUNCED_IP'], '$(POD_NAME).rtc.example.com');
+  t.is(envOf(d)['FJ_WEBRTC_TURN_IP'], '$(POD_NAME).rtc.example.com');
+});
+
+test('ServicePerPod Services carry a custom TURN port', (t) => {
+  const d = reconcileSpec({ ...perPod, replicas: 2, webrtc: { turnPort: 443 } });
+  for (const name of ['media-0', 'media-1']) {
+    const ports = find(d, 'Service', name).spec.ports.filter((p: any) => p.name.startsWith('turn-'));
+    t.deepEqual(ports.map((p: any) => `${p.protocol}/${p.port}->${p.targetPort}`), ['UDP/443->443', 'TCP/443->443']);
+  }
 });
 
 test('ServicePerPod with ClusterIP Services has no externalTrafficPolicy', (t) => {
@@ -229,10 +278,15 @@ test('network policies: dist only between own pods, API and media from anywhere 
   t.deepEqual(api.spec.ingress, [{ ports: [{ protocol: 'TCP', port: 8080 }] }], 'no from = anywhere');
   const media = find(d, 'NetworkPolicy', 'media-media');
   t.deepEqual(media.spec.ingress[0].ports, [
+    { protocol: 'UDP', port: 3478 }, { protocol: 'TCP', port: 3478 },
     { protocol: 'UDP', port: 50000 }, { protocol: 'TCP', port: 50000 },
     { protocol: 'UDP', port: 50001 }, { protocol: 'TCP', port: 50001 },
   ]);
   t.is(media.spec.ingress[0].from, undefined);
+  t.is(media.spec.ingress.length, 1, 'open to anywhere: one rule is enough');
+  t.deepEqual(find(reconcileSpec({ ...perPod, webrtc: { turnPort: 3479 } }), 'NetworkPolicy', 'media-media').spec.ingress[0].ports.slice(0, 2), [
+    { protocol: 'UDP', port: 3479 }, { protocol: 'TCP', port: 3479 },
+  ]);
   const metrics = find(d, 'NetworkPolicy', 'media-metrics');
   t.deepEqual(metrics.spec.ingress[0].from, [
     { namespaceSelector: {} },
@@ -257,7 +311,14 @@ test('network policies: restricted API keeps the operator and own pods, media re
   t.deepEqual(from[0], { namespaceSelector: { matchLabels: { ingress: 'yes' } } });
   t.is(from[1].namespaceSelector.matchLabels['kubernetes.io/metadata.name'], 'fishjam-system');
   t.deepEqual(from[2].podSelector.matchLabels['app.kubernetes.io/instance'], 'media');
-  t.deepEqual(find(d, 'NetworkPolicy', 'media-media').spec.ingress[0].from, [{ ipBlock: { cidr: '0.0.0.0/0', except: ['10.0.0.0/8'] } }]);
+  const media = find(d, 'NetworkPolicy', 'media-media').spec.ingress;
+  t.deepEqual(media[0].from, [{ ipBlock: { cidr: '0.0.0.0/0', except: ['10.0.0.0/8'] } }]);
+  t.deepEqual(media[0].ports.slice(0, 2), [{ protocol: 'UDP', port: 3478 }, { protocol: 'TCP', port: 3478 }], 'clients reach TURN');
+  // The TURN relay inside the pod sends to the announced WebRTC address: own pods may reach the WebRTC ports.
+  t.deepEqual(media[1], {
+    ports: [{ protocol: 'UDP', port: 50000 }, { protocol: 'TCP', port: 50000 }],
+    from: [{ podSelector: { matchLabels: { 'app.kubernetes.io/name': 'fishjam', 'app.kubernetes.io/instance': 'media' } } }],
+  });
 });
 
 test('network policies can be disabled', (t) => {
@@ -367,6 +428,17 @@ const invalidSpecs: [string, unknown, RegExp][] = [
   ['port clash', { httpPort: 9568 }, /spec\.metrics\.port port 9568 is already used by spec\.httpPort/],
   ['port inside WebRTC range', { httpPort: 50000 }, /spec\.httpPort port 50000 falls inside the WebRTC range/],
   ['operator-owned env', { env: [{ name: 'FJ_DIST_QUERY', value: 'x' }] }, /spec\.env\[0\]\.name FJ_DIST_QUERY is set by the operator/],
+  ['TURN port set through env', { env: [{ name: 'FJ_WEBRTC_TURN_PORT', value: '3479' }] }, /spec\.env\[0\]\.name FJ_WEBRTC_TURN_PORT is set by the operator/],
+  ['TURN address set through env', { env: [{ name: 'FJ_WEBRTC_TURN_IP', value: '1.2.3.4' }] }, /spec\.env\[0\]\.name FJ_WEBRTC_TURN_IP is set by the operator/],
+  ['TURN port 0', { webrtc: { turnPort: 0 } }, /spec\.webrtc\.turnPort must be >= 1/],
+  ['TURN port past 65535', { webrtc: { turnPort: 70000 } }, /spec\.webrtc\.turnPort must be <= 65535/],
+  ['TURN port as a string', { webrtc: { turnPort: '3478' } }, /spec\.webrtc\.turnPort must be an integer, got string/],
+  ['TURN port clashes with the API port', { httpPort: 3478 }, /spec\.webrtc\.turnPort port 3478 is already used by spec\.httpPort/],
+  ['TURN port clashes with the metrics port', { webrtc: { turnPort: 9568 } }, /spec\.webrtc\.turnPort port 9568 is already used by spec\.metrics\.port/],
+  ['TURN port inside the WebRTC range', { workers: 2, webrtc: { turnPort: 50001 } }, /spec\.webrtc\.turnPort port 50001 falls inside the WebRTC range 50000-50001/],
+  ['TURN port among the relay ports', { webrtc: { turnPort: 51500 } }, /spec\.webrtc\.turnPort port 51500 falls inside the TURN relay range 51000-51999/],
+  ['TURN port among relay ports set in env', { webrtc: { turnPort: 3478 }, env: [{ name: 'FJ_WEBRTC_TURN_PORT_RANGE', value: '3000-3999' }] }, /falls inside the TURN relay range 3000-3999/],
+  ['WebRTC range over the relay ports', { workers: 2, webrtc: { minPort: 51999 } }, /spec\.webrtc\.minPort WebRTC range 51999-52000 overlaps the TURN relay range 51000-51999/],
   ['bad secret name', { apiTokenSecretRef: { name: 'Bad_Name' } }, /spec\.apiTokenSecretRef\.name must match/],
   ['bad interval', { metrics: { serviceMonitor: { enabled: true, interval: 'often' } } }, /interval must match/],
   ['bad quantity', { resources: { limits: { cpu: 'lots' } } }, /spec\.resources\.limits\.cpu must match/],
@@ -383,6 +455,13 @@ for (const [what, spec, reason] of invalidSpecs) {
     t.regex(cond!.message, reason);
   });
 }
+
+test('a relay range moved through env frees the default relay ports for WebRTC', (t) => {
+  const d = reconcileSpec({ webrtc: { minPort: 51000 }, env: [{ name: 'FJ_WEBRTC_TURN_PORT_RANGE', value: '60000-60999' }] });
+  t.true(d.valid, d.conditions.map((c) => c.message).join('; '));
+  t.is(envOf(d)['FJ_WEBRTC_MIN_PORT'], '51000');
+  t.is(envOf(d)['FJ_WEBRTC_TURN_PORT_RANGE'], '60000-60999');
+});
 
 test('a cluster name too long for pod names is refused', (t) => {
   const d = desired(makeCluster({}, 'x'.repeat(41)), observedNothing(), operatorDefaults);

@@ -45,7 +45,7 @@ export interface ResolvedSpec {
     externalTrafficPolicy: 'Local' | 'Cluster';
     loadBalancerClass: string | undefined;
   };
-  webrtc: { minPort: number; maxPort: number };
+  webrtc: { minPort: number; maxPort: number; turnPort: number };
   networkPolicy: {
     enabled: boolean;
     apiFrom: NetworkPolicyPeer[];
@@ -72,6 +72,10 @@ export const DEFAULTS = {
   portMapperPort: 4369,
   pollingIntervalMs: 5000,
   webrtcMinPort: 50000,
+  turnPort: 3478,
+  /** The media server's default FJ_WEBRTC_TURN_PORT_RANGE (relay ports, only between the pod's TURN server and itself). */
+  turnRelayMinPort: 51000,
+  turnRelayMaxPort: 51999,
   drainTimeoutSeconds: 30,
   serviceMonitorInterval: '15s',
   apiTokenKey: 'token',
@@ -144,7 +148,7 @@ export function resolveSpec(name: string, spec: FishjamClusterSpec, op: Operator
       externalTrafficPolicy: spec.exposure?.servicePerPod?.externalTrafficPolicy ?? 'Local',
       loadBalancerClass: spec.exposure?.servicePerPod?.loadBalancerClass,
     },
-    webrtc: { minPort, maxPort: spec.webrtc?.maxPort ?? minPort + workers - 1 },
+    webrtc: { minPort, maxPort: spec.webrtc?.maxPort ?? minPort + workers - 1, turnPort: spec.webrtc?.turnPort ?? DEFAULTS.turnPort },
     networkPolicy: {
       enabled: spec.networkPolicy?.enabled ?? true,
       apiFrom: copy(spec.networkPolicy?.apiFrom ?? []),

@@ -174,10 +174,11 @@ export const specSchema: JsonSchema = {
     },
     webrtc: {
       type: 'object',
-      description: 'WebRTC ports: one UDP+TCP port per worker, from minPort.',
+      description: 'WebRTC ports: one UDP+TCP port per worker, from minPort; and the TURN port clients connect to.',
       properties: {
         minPort: port('FJ_WEBRTC_MIN_PORT.'),
         maxPort: port('FJ_WEBRTC_MAX_PORT; default minPort + workers - 1.'),
+        turnPort: port('FJ_WEBRTC_TURN_PORT: the integrated TURN server (UDP and TCP) clients reach; default 3478.'),
       },
       'x-kubernetes-validations': [
         { rule: '!has(self.minPort) || !has(self.maxPort) || self.maxPort >= self.minPort', message: 'maxPort < minPort' },

@@ -48,6 +48,8 @@ export interface DistSpec {
 export interface WebRtcSpec {
   minPort?: number;
   maxPort?: number;
+  /** The integrated TURN server's listener (UDP and TCP), what Fishjam's web SDK connects to. */
+  turnPort?: number;
 }
 
 export interface NetworkPolicyPeer {

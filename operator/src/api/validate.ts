@@ -11,7 +11,7 @@ export const OPERATOR_ENV = [
   'FJ_SECRET_KEY_BASE', 'FJ_DIST_ENABLED', 'FJ_DIST_STRATEGY_NAME', 'FJ_DIST_MODE', 'FJ_DIST_NODE_NAME',
   'FJ_DIST_QUERY', 'FJ_DIST_COOKIE', 'FJ_DIST_MIN_PORT', 'FJ_DIST_MAX_PORT', 'FJ_DIST_POLLING_INTERVAL',
   'FJ_DIST_TLS_CERT_PATH', 'FJ_DIST_TLS_KEY_PATH', 'FJ_DIST_TLS_CA_PATH', 'FJ_WORKERS', 'FJ_WEBRTC_MIN_PORT',
-  'FJ_WEBRTC_MAX_PORT', 'FJ_WEBRTC_ANNOUNCED_IP', 'FJ_DRAIN_TIMEOUT', 'POD_NAME', 'POD_IP', 'HOST_IP', 'POD_NAMESPACE',
+  'FJ_WEBRTC_MAX_PORT', 'FJ_WEBRTC_ANNOUNCED_IP', 'FJ_WEBRTC_TURN_PORT', 'FJ_WEBRTC_TURN_IP', 'FJ_DRAIN_TIMEOUT', 'POD_NAME', 'POD_IP', 'HOST_IP', 'POD_NAMESPACE',
 ] as const;
 
 const TEMPLATE_VARS = new Set(['POD_NAME', 'POD_IP', 'HOST_IP', 'POD_NAMESPACE']);
@@ -53,23 +53,42 @@ function crossFieldErrors(spec: FishjamClusterSpec): FieldError[] {
     });
   }
 
+  // The TURN listener takes its port in both UDP and TCP, so it may share a number with none of the TCP ports either.
+  const turnPort = spec.webrtc?.turnPort ?? DEFAULTS.turnPort;
   const ports: [string, number][] = [
     ['spec.httpPort', spec.httpPort ?? DEFAULTS.httpPort],
     ['spec.metrics.port', spec.metrics?.port ?? DEFAULTS.metricsPort],
     ['spec.dist.port', spec.dist?.port ?? DEFAULTS.distPort],
     ['spec.dist.portMapperPort', spec.dist?.portMapperPort ?? DEFAULTS.portMapperPort],
+    ['spec.webrtc.turnPort', turnPort],
   ];
   ports.forEach(([path, p], i) => {
     const clash = ports.slice(0, i).find(([, q]) => q === p);
     if (clash) errors.push({ path, message: `port ${p} is already used by ${clash[0]}` });
     if (p >= minPort && p <= maxPort) errors.push({ path, message: `port ${p} falls inside the WebRTC range ${minPort}-${maxPort}` });
   });
+  // The TURN server's relay ports (FJ_WEBRTC_TURN_PORT_RANGE, the media server's default unless spec.env sets it)
+  // are bound inside the pod too: neither the TURN listener nor the WebRTC ports may fall among them.
+  const relay = turnRelayRange(spec.env ?? []);
+  if (turnPort >= relay.min && turnPort <= relay.max) {
+    errors.push({ path: 'spec.webrtc.turnPort', message: `port ${turnPort} falls inside the TURN relay range ${relay.min}-${relay.max}` });
+  }
+  if (maxPort <= 65535 && minPort <= relay.max && maxPort >= relay.min) {
+    errors.push({ path: 'spec.webrtc.minPort', message: `WebRTC range ${minPort}-${maxPort} overlaps the TURN relay range ${relay.min}-${relay.max}` });
+  }
 
   const reserved = new Set<string>(OPERATOR_ENV);
   (spec.env ?? []).forEach((e, i) => {
     if (reserved.has(e.name)) errors.push({ path: `spec.env[${i}].name`, message: `${e.name} is set by the operator` });
   });
   return errors;
+}
+
+/** FJ_WEBRTC_TURN_PORT_RANGE from spec.env when it is given as "<min>-<max>", else the media server's default. */
+export function turnRelayRange(env: readonly { name: string; value?: string }[]): { min: number; max: number } {
+  const given = env.find((e) => e.name === 'FJ_WEBRTC_TURN_PORT_RANGE')?.value;
+  const m = given === undefined ? null : /^(\d+)-(\d+)$/.exec(given.trim());
+  return m ? { min: Number(m[1]), max: Number(m[2]) } : { min: DEFAULTS.turnRelayMinPort, max: DEFAULTS.turnRelayMaxPort };
 }
 
 export function validateSpec(spec: unknown): FieldError[] {

@@ -10,7 +10,8 @@ import { validateSpec } from '../api/validate.js';
 import { desired, type Desired } from '../reconcile/desired.js';
 import { CLUSTER_LABEL, HASH_ANNOTATION, MANAGED_BY, objectNames } from '../reconcile/names.js';
 import { specHash } from '../reconcile/spec-hash.js';
-import { aggregate, type LoadResult, type PodView } from '../status/aggregate.js';
+import { aggregate } from '../status/aggregate.js';
+import { collectLoads, podViews } from '../status/collect.js';
 import { buildStatus, type ReconcileOutcome } from '../status/build-status.js';
 import type { NodeClient } from '../status/node-client.js';
 import { errorCode, errorMessage } from './api-errors.js';
@@ -360,26 +361,8 @@ export class Controller {
     const mem = this.memory.get(key);
     if (!cluster || !mem?.outcome || cluster.metadata?.deletionTimestamp) return;
     const metricsPort = validateSpec(cluster.spec).length === 0 ? resolveSpec(name, cluster.spec ?? {}, this.opts.operator).metrics.port : undefined;
-    const pods: PodView[] = this.pods.cache
-      .list(namespace)
-      .filter((p) => p.metadata?.labels?.[CLUSTER_LABEL] === name)
-      .map((p) => ({
-        name: p.metadata!.name!,
-        ...(p.status?.podIP ? { podIP: p.status.podIP } : {}),
-        ready: p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') ?? false,
-        terminating: Boolean(p.metadata?.deletionTimestamp),
-      }));
-    const loads = new Map<string, LoadResult>(
-      await Promise.all(
-        pods
-          .filter((p) => p.podIP && metricsPort !== undefined)
-          .map(async (p): Promise<[string, LoadResult]> => {
-            const result = await this.opts.nodes.load(p.podIP!, metricsPort!);
-            if (!result.ok) this.opts.metrics.scrapeErrors.inc();
-            return [p.name, result];
-          }),
-      ),
-    );
+    const pods = podViews(name, this.pods.cache.list(namespace));
+    const loads = await collectLoads(pods, metricsPort, this.opts.nodes, () => this.opts.metrics.scrapeErrors.inc());
     const agg = aggregate(name, pods, loads);
     mem.nodes = agg.nodes;
     const status = buildStatus(cluster, mem.outcome, agg, this.now());

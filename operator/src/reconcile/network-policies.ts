@@ -5,7 +5,15 @@ import type { KubeObject } from '../api/types.js';
 import { meta, type BuildContext } from './build-context.js';
 import { webrtcPorts } from './services.js';
 
-function policy(ctx: BuildContext, part: 'dist' | 'api' | 'media' | 'metrics', ports: object[], from: NetworkPolicyPeer[]): KubeObject {
+const rule = (ports: object[], from: NetworkPolicyPeer[]) => ({ ports, ...(from.length > 0 ? { from } : {}) });
+
+function policy(
+  ctx: BuildContext,
+  part: 'dist' | 'api' | 'media' | 'metrics',
+  ports: object[],
+  from: NetworkPolicyPeer[],
+  extraRules: object[] = [],
+): KubeObject {
   return {
     apiVersion: 'networking.k8s.io/v1',
     kind: 'NetworkPolicy',
@@ -14,7 +22,7 @@ function policy(ctx: BuildContext, part: 'dist' | 'api' | 'media' | 'metrics', p
       podSelector: { matchLabels: ctx.selector },
       policyTypes: ['Ingress'],
       // An ingress rule without "from" admits every source.
-      ingress: [{ ports, ...(from.length > 0 ? { from } : {}) }],
+      ingress: [rule(ports, from), ...extraRules],
     },
   };
 }
@@ -31,17 +39,22 @@ export function networkPolicies(ctx: BuildContext): KubeObject[] {
   if (!spec.networkPolicy.enabled || spec.exposure.mode === 'HostNetwork') return [];
   const tcp = (port: number) => ({ protocol: 'TCP', port });
   const ownPods: NetworkPolicyPeer = { podSelector: { matchLabels: ctx.selector } };
+  const rtc = webrtcPorts(ctx).flatMap((p) => [{ protocol: 'UDP', port: p }, tcp(p)]);
   // The operator calls /admin/drain and reads /metrics; a restricted allow-list must still let it in.
   const withOperator = (peers: NetworkPolicyPeer[]) => (peers.length > 0 ? [...peers, operatorPeer(ctx)] : []);
   return [
     policy(ctx, 'dist', [tcp(spec.dist.portMapperPort), tcp(spec.dist.port)], [ownPods]),
     // Nodes forward REST calls and proxy peer sockets to each other over the API port, so own pods always pass.
     policy(ctx, 'api', [tcp(spec.httpPort)], spec.networkPolicy.apiFrom.length > 0 ? [...withOperator(spec.networkPolicy.apiFrom), ownPods] : []),
+    // Clients reach the TURN listener (Fishjam's web SDK only uses relay candidates) and, with other clients, the
+    // WebRTC ports directly. The TURN relay sends to the node's announced WebRTC address from the pod itself; when
+    // mediaFrom is restricted that traffic (which may come back through a load balancer) must still be let in.
     policy(
       ctx,
       'media',
-      webrtcPorts(ctx).flatMap((p) => [{ protocol: 'UDP', port: p }, tcp(p)]),
+      [{ protocol: 'UDP', port: spec.webrtc.turnPort }, tcp(spec.webrtc.turnPort), ...rtc],
       spec.networkPolicy.mediaFrom,
+      spec.networkPolicy.mediaFrom.length > 0 ? [rule(rtc, [ownPods])] : [],
     ),
     policy(ctx, 'metrics', [tcp(spec.metrics.port)], withOperator(spec.networkPolicy.metricsFrom)),
   ];

@@ -1,5 +1,6 @@
 // The headless Service (DNS discovery of every pod, ready or not), the client Service (REST across ready pods),
-// and in ServicePerPod mode one Service per pod carrying its HTTP and WebRTC ports.
+// and in ServicePerPod mode one Service per pod carrying its HTTP, TURN and WebRTC ports. The TURN relay ports
+// (FJ_WEBRTC_TURN_PORT_RANGE) are not exposed: the relay only talks to the pod itself.
 import type { KubeObject } from '../api/types.js';
 import { meta, type BuildContext } from './build-context.js';
 import { COMPONENT_LABEL } from './names.js';
@@ -43,10 +44,12 @@ export function clientService(ctx: BuildContext): KubeObject {
 }
 
 export function podServices(ctx: BuildContext, podCount: number): KubeObject[] {
-  const { exposure, httpPort } = ctx.spec;
+  const { exposure, httpPort, webrtc } = ctx.spec;
   if (exposure.mode !== 'ServicePerPod') return [];
   const ports = [
     { name: 'http', port: httpPort, targetPort: httpPort, protocol: 'TCP' },
+    { name: 'turn-udp', port: webrtc.turnPort, targetPort: webrtc.turnPort, protocol: 'UDP' },
+    { name: 'turn-tcp', port: webrtc.turnPort, targetPort: webrtc.turnPort, protocol: 'TCP' },
     ...webrtcPorts(ctx).flatMap((p, i) => [
       { name: `rtc-udp-${i}`, port: p, targetPort: p, protocol: 'UDP' },
       { name: `rtc-tcp-${i}`, port: p, targetPort: p, protocol: 'TCP' },

@@ -60,6 +60,9 @@ export function mediaEnv(ctx: BuildContext): EnvVar[] {
     plainEnv('FJ_WEBRTC_MIN_PORT', spec.webrtc.minPort),
     plainEnv('FJ_WEBRTC_MAX_PORT', spec.webrtc.maxPort),
     plainEnv('FJ_WEBRTC_ANNOUNCED_IP', announced),
+    // Fishjam's web SDK only uses relay candidates: clients reach the node's TURN server at the same address.
+    plainEnv('FJ_WEBRTC_TURN_IP', announced),
+    plainEnv('FJ_WEBRTC_TURN_PORT', spec.webrtc.turnPort),
     plainEnv('FJ_DRAIN_TIMEOUT', spec.drainTimeoutSeconds),
     plainEnv('FJ_LOG_LEVEL', spec.logLevel),
     plainEnv('FJ_STRUCTURED_LOGGING', true),
@@ -82,6 +85,8 @@ function containerPorts(ctx: BuildContext): Record<string, unknown>[] {
     port('metrics', spec.metrics.port),
     port('dist', spec.dist.port),
     port('port-mapper', spec.dist.portMapperPort),
+    port('turn-udp', spec.webrtc.turnPort, 'UDP'),
+    port('turn-tcp', spec.webrtc.turnPort, 'TCP'),
     ...webrtcPorts(ctx).flatMap((p, i) => [port(`rtc-udp-${i}`, p, 'UDP'), port(`rtc-tcp-${i}`, p, 'TCP')]),
   ];
 }
