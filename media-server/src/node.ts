@@ -4,6 +4,8 @@ import http from 'node:http';
 import https from 'node:https';
 import { readFileSync } from 'node:fs';
 import os from 'node:os';
+import { lookup } from 'node:dns/promises';
+import { isIP } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import { createHttpApp } from './api/http-app.js';
@@ -73,7 +75,7 @@ export async function startNode(config: Config, logger: Logger): Promise<Fishjam
       turn = await startTurnServer({
         ...config.webrtc.turn,
         announcedIp: config.webrtc.turn.announcedIp ?? webrtcAddress,
-        allowedPeerIps: [webrtcAddress],
+        allowedPeerIps: await relayTargets(webrtcAddress, config.webrtc.listenIp, logger),
         logger,
       });
     } catch (error) {
@@ -259,6 +261,25 @@ function closeServer(server: http.Server | https.Server): Promise<void> {
     server.close(() => resolve());
     server.closeAllConnections();
   });
+}
+
+/**
+ * The addresses TURN may relay to: this node's WebRTC candidates. coturn takes only IPs, so an announced DNS name
+ * (e.g. one per pod) is resolved; the listen address is allowed too unless it is a wildcard.
+ */
+async function relayTargets(announced: string, listenIp: string, logger: Logger): Promise<string[]> {
+  const targets = new Set<string>();
+  if (isIP(announced)) targets.add(announced);
+  else {
+    try {
+      for (const a of await lookup(announced, { all: true, family: 4 })) targets.add(a.address);
+    } catch (error) {
+      logger.warn({ announced, err: (error as Error).message }, 'cannot resolve the announced WebRTC address for the TURN relay');
+    }
+  }
+  if (listenIp !== '0.0.0.0' && listenIp !== '::' && isIP(listenIp) === 4) targets.add(listenIp);
+  if (targets.size === 0) targets.add('127.0.0.1');
+  return [...targets];
 }
 
 /** 0.0.0.0 cannot go into an ICE candidate: announce the first external IPv4 instead. */
