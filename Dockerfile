@@ -25,13 +25,23 @@ RUN set -eux; \
     meson --version
 
 # ---------------------------------------------------------------------------------------------------------------------
-FROM toolchain AS deps
+FROM ${NODE_IMAGE} AS manifests
 WORKDIR /app
-# Only the manifests: this layer and the worker build below are reused until the lockfile or the worker tools change.
 COPY package.json package-lock.json ./
 COPY media-server/package.json media-server/
 COPY operator/package.json operator/
 COPY e2e/package.json e2e/
+# Only the fields npm ci reads: a change to scripts (or any other field) must not rebuild the dependencies and the
+# worker (the stages below copy this stage's output, cached by content).
+RUN node -e 'const fs=require("fs");const keep=["name","version","private","type","workspaces","dependencies","devDependencies","optionalDependencies","peerDependencies","overrides","bundleDependencies"];for(const f of ["package.json","media-server/package.json","operator/package.json","e2e/package.json"]){const j=JSON.parse(fs.readFileSync(f,"utf8"));fs.writeFileSync(f,JSON.stringify(Object.fromEntries(keep.filter(k=>k in j).map(k=>[k,j[k]])),null,2)+"\n")}' \
+ && find /app -exec touch -h -d @0 {} +
+
+# ---------------------------------------------------------------------------------------------------------------------
+FROM toolchain AS deps
+WORKDIR /app
+# Only the (trimmed) manifests: this layer and the worker build below are reused until dependencies or the worker tools
+# change.
+COPY --from=manifests /app /app
 RUN npm ci --workspace media-server --include-workspace-root=false --ignore-scripts --no-audit --no-fund --loglevel=error
 COPY media-server/tools/mediasoup media-server/tools/mediasoup
 # The project's own worker build (see media-server/tools/mediasoup/build-worker.sh); 3-5 min on 2 cores.
@@ -44,6 +54,8 @@ RUN cd media-server \
 
 # ---------------------------------------------------------------------------------------------------------------------
 FROM deps AS build
+COPY package.json ./
+COPY media-server/package.json media-server/
 COPY tsconfig.base.json ./
 COPY media-server/tsconfig.json media-server/
 COPY media-server/src media-server/src
@@ -53,10 +65,7 @@ RUN npm run build -w media-server
 FROM ${NODE_IMAGE} AS prod-deps
 # Production dependencies only; mediasoup keeps its JS and the worker binary (its C++ sources and build files go).
 WORKDIR /app
-COPY package.json package-lock.json ./
-COPY media-server/package.json media-server/
-COPY operator/package.json operator/
-COPY e2e/package.json e2e/
+COPY --from=manifests /app /app
 RUN npm ci --workspace media-server --include-workspace-root=false --ignore-scripts --omit=dev \
       --no-audit --no-fund --loglevel=error \
  && cd node_modules/mediasoup \
