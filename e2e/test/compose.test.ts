@@ -85,7 +85,7 @@ serial('the image builds, is small enough, runs as non-root, is healthy and drai
   const layers = (await must(cli, ['history', '--format', '{{.Size}}\t{{.CreatedBy}}', IMAGE], { timeoutMs: 30_000 })).stdout
     .split('\n').filter(Boolean).map((l) => l.split('\t')).map(([s, c]) => `${s}  ${(c ?? '').replace(/\s+/g, ' ').slice(0, 90)}`);
   const parts = (await must(cli, ['run', '--rm', '--entrypoint', 'sh', IMAGE, '-c',
-    'du -sh /usr/bin/node /usr/lib/node_modules/npm /app/node_modules /app/node_modules/mediasoup/worker/out/Release/mediasoup-worker ' +
+    'du -sh /app/node_modules/mediasoup/worker/out/Release/mediasoup-worker /usr/bin/node /usr/lib/node_modules/npm /app/node_modules ' +
     '/app/media-server/dist /usr/lib/x86_64-linux-gnu /usr/share 2>/dev/null; du -sh --exclude=/proc --exclude=/sys / 2>/dev/null | tail -1'],
   { timeoutMs: 60_000 })).stdout.trim();
   record(t, 'imageSizeMB', Math.round(size / 1e6), `${Math.round(size / 1e6)} MB (aim: under 350 MB)\nlayers:\n  ${layers.join('\n  ')}\nparts:\n${parts}`);
