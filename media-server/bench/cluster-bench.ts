@@ -5,10 +5,10 @@
 // 2. Placement cost: time per rankNodes / chooseNode call (src/cluster/placement.ts) over 3, 30 and 100 load reports.
 // Bounded: each REST run lasts BENCH_SECONDS (default 5) with 10 connections in total.
 import { spawn, type ChildProcess } from 'node:child_process';
-import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
+import { freePort } from '../test/support/free-port.js';
 import { chooseNode, rankNodes, type LoadReport } from '../src/cluster/placement.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -16,13 +16,6 @@ const seconds = Number(process.env.BENCH_SECONDS ?? 5);
 const connections = 10;
 const auth = { authorization: 'Bearer development', 'content-type': 'application/json' };
 
-async function freePort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const { port } = s.address() as net.AddressInfo;
-  await new Promise((r) => s.close(r));
-  return port;
-}
 
 const children: ChildProcess[] = [];
 async function startNode(env: Record<string, string>): Promise<{ port: number; base: string }> {

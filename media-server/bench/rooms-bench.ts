@@ -2,23 +2,16 @@
 // mediasoup workers included), and the same load against a bare koa route in the same run. Prints req/s, p50 and
 // p99 latency, and our/bare ratios. Bounded: each run lasts BENCH_SECONDS (default 5) with 10 connections.
 import { spawn, type ChildProcess } from 'node:child_process';
-import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
+import { freePort } from '../test/support/free-port.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const seconds = Number(process.env.BENCH_SECONDS ?? 5);
 const connections = 10;
 const auth = { authorization: 'Bearer development', 'content-type': 'application/json' };
 
-async function freePort(): Promise<number> {
-  const s = net.createServer();
-  await new Promise<void>((r) => s.listen(0, '127.0.0.1', r));
-  const { port } = s.address() as net.AddressInfo;
-  await new Promise((r) => s.close(r));
-  return port;
-}
 
 async function startProcess(args: string[], env: Record<string, string>, readyUrl: string): Promise<ChildProcess> {
   const child = spawn(process.execPath, args, { cwd: path.resolve(here, '..'), env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
