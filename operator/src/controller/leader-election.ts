@@ -44,6 +44,8 @@ export class LeaderElector {
   private timer: NodeJS.Timeout | undefined;
   private observed: { key: string; since: number } | undefined;
   private lastRenew = 0;
+  /** the acquire/renew call in flight, if any: a release must not race it (it would renew after we let go) */
+  private inflight: Promise<boolean> | undefined;
 
   constructor(
     private readonly api: KubeApi,
@@ -64,6 +66,7 @@ export class LeaderElector {
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
+    await this.inflight?.catch(() => false);
     if (this.leading) {
       this.leading = false;
       try {
@@ -83,7 +86,8 @@ export class LeaderElector {
     if (this.stopped) return;
     let ok = false;
     try {
-      ok = await this.tryAcquireOrRenew();
+      this.inflight = this.tryAcquireOrRenew();
+      ok = await this.inflight;
     } catch (err) {
       this.log.warn({ err: errorMessage(err) }, 'lease update failed');
     }
