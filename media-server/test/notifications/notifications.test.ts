@@ -2,6 +2,8 @@
 // the same events of a room in the same order; the server socket's authentication and subscriptions; METRICS reports
 // every second; webhook retries are bounded and never block the room.
 import test from 'ava';
+import { createLogger } from '../../src/logging/logger.js';
+import { WebhookSender } from '../../src/notifications/webhook-sender.js';
 import { ServerEventType, ServerTrackType, serverMessageKind, type ServerMessage } from '../../src/proto/index.js';
 import { startTestNode, TOKEN, waitFor, type TestNode } from '../support/test-node.js';
 import { PeerSocket, ServerSocket, terminateAll } from './support/sockets.js';
@@ -10,17 +12,23 @@ import { publishAudio, type Publisher } from './support/werift-publisher.js';
 
 let n: TestNode;
 let hooks: WebhookReceiver;
+let webhooks: WebhookSender;
 const publishers: Publisher[] = [];
 
 test.before(async () => {
   hooks = await startWebhookReceiver();
   n = await startTestNode();
+  // The node's own sender refuses the loopback receivers (FJ_WEBHOOK_ALLOW_PRIVATE is off by default); this one is
+  // built like node.ts builds it, on the node's bus and rooms, and allowed to reach them.
+  const quiet = createLogger({ level: 'error', structured: true, destination: { write: () => undefined } });
+  webhooks = new WebhookSender(n.node.bus, (roomId) => n.node.registry.find(roomId)?.config.webhookUrl, quiet, { allowPrivate: true });
 });
 
 test.after.always(async () => {
   for (const p of publishers) await p.close().catch(() => undefined);
   terminateAll();
   await n?.stop();
+  webhooks?.close();
   await hooks?.close();
 });
 
@@ -196,7 +204,7 @@ test('a webhook answering 500 is retried and gets every event in order; the room
 test('a webhook that keeps failing is tried a bounded number of times, then dropped; other rooms are not held up', async (t) => {
   let down = true;
   hooks.behave('/hook/down', () => ({ status: down ? 503 : 200 }));
-  const droppedBefore = n.node.webhooks.dropped;
+  const droppedBefore = webhooks.dropped;
   const downRoom = await createRoom({ webhookUrl: hooks.url('/hook/down') });
   const okRoom = await createRoom({ webhookUrl: hooks.url('/hook/ok') });
   await addPeer(okRoom);
@@ -204,7 +212,7 @@ test('a webhook that keeps failing is tried a bounded number of times, then drop
   await waitFor(() => hooks.deliveries('/hook/ok').length === 2, 1000, 'the healthy webhook');
   t.true(hooks.deliveries('/hook/down').length < 5);
 
-  await waitFor(() => n.node.webhooks.dropped > droppedBefore, 8000, 'the notification to be dropped');
+  await waitFor(() => webhooks.dropped > droppedBefore, 8000, 'the notification to be dropped');
   const attempts = hooks.deliveries('/hook/down');
   t.is(attempts.length, 5, 'bounded attempts');
   t.true(attempts.every((d) => d.message !== undefined && 'roomCreated' in d.message && d.status === 503));
