@@ -21,7 +21,7 @@ import { RoomMedia } from './sfu/room-media.js';
 import { WorkerPool } from './sfu/worker-pool.js';
 import { VERSION } from './version.js';
 import { mountWebSockets } from './api/websocket-routes.js';
-import { NotificationHub } from './notifications/notification-hub.js';
+import type { NotificationHub } from './notifications/notification-hub.js';
 import { startMetricsReporter } from './notifications/metrics-reporter.js';
 import { handleServerSocket } from './notifications/server-socket.js';
 import { WebhookSender } from './notifications/webhook-sender.js';
@@ -34,8 +34,8 @@ import { ClusterNode } from './cluster/cluster-node.js';
 import { ClusterRoomService } from './cluster/cluster-room-service.js';
 import { PeerSocketProxy } from './cluster/peer-socket-proxy.js';
 import { generatedRoomId } from './cluster/room-owner.js';
-import { decodeServerMessage, encodeServerMessage, ServerEventType } from './proto/index.js';
-import { serverMessageOf } from './notifications/server-message-of-event.js';
+import { ObservedNotificationHub, shareNotifications } from './cluster/cluster-notifications.js';
+import { withEffectiveCookie } from './cluster/dist-cookie.js';
 import type { RoomService } from './rooms/room-service.js';
 
 export interface FishjamNode {
@@ -92,8 +92,8 @@ export async function startNode(config: Config, logger: Logger): Promise<Fishjam
   pool.on('workerDied', ({ routerIds }) => registry.failRouters(routerIds));
 
   const signaling = new SignalingHub(registry, bus, logger, turn);
-  const notifications = new NotificationHub(bus);
-  const webhooks = new WebhookSender(bus, (roomId) => registry.find(roomId)?.config.webhookUrl, logger);
+  const notifications = new ObservedNotificationHub(bus);
+  const webhooks = new WebhookSender(bus, (roomId) => registry.find(roomId)?.config.webhookUrl, logger, { allowPrivate: config.webhookAllowPrivate });
 
   const drainer = new Drain({ state, roomCount: () => registry.size, timeoutMs: config.drainTimeoutMs, logger });
   const metrics = new NodeMetrics({
@@ -112,13 +112,12 @@ export async function startNode(config: Config, logger: Logger): Promise<Fishjam
       peers: registry.list().reduce((n, r) => n + r.peers.size, 0),
       forwardedTracks: workers.reduce((n, w) => n + w.consumers, 0),
       cpu: workers.reduce((n, w) => n + w.cpuRatio, 0) / Math.max(1, workers.length),
-      roomIds: registry.list().map((r) => r.id),
     };
   };
   let cluster: ClusterNode | undefined;
   if (config.dist.enabled) {
     cluster = new ClusterNode({
-      dist: config.dist,
+      dist: withEffectiveCookie(config.dist, config.serverApiToken),
       bindIp: config.ip,
       publicHost: config.host,
       portMapperPort: config.dist.portMapperPort,
@@ -127,6 +126,7 @@ export async function startNode(config: Config, logger: Logger): Promise<Fishjam
       leftAfterMs: 15_000,
       localLoad,
       logger: logger.child({ component: 'cluster' }),
+      wantsNotifications: () => notifications.wantsNotifications(),
     });
     try {
       await cluster.start();
@@ -159,13 +159,8 @@ export async function startNode(config: Config, logger: Logger): Promise<Fishjam
     );
     rooms = clusterRooms;
     proxy = new PeerSocketProxy(c, (roomId) => clusterRooms.locate(roomId), peerSocket, logger.child({ component: 'cluster' }));
-    // Server notifications are cluster-wide: each node passes its own events to the others.
-    bus.subscribe((event) => c.broadcast({ t: 'notify', d: Buffer.from(encodeServerMessage(serverMessageOf(event))).toString('base64') }));
-    c.on('message', (message) => {
-      if (message.t !== 'notify') return;
-      const decoded = decodeServerMessage(Buffer.from(String(message.d), 'base64'));
-      if (decoded.ok) notifications.publish(ServerEventType.SERVER_NOTIFICATION, decoded.value);
-    });
+    // Server notifications are cluster-wide: each node passes its own events to the nodes that have subscribers.
+    shareNotifications(c, bus, notifications);
   }
   const clusterSize = () => (cluster ? cluster.linkedNodes().length + 1 : 1);
   const app = createHttpApp({

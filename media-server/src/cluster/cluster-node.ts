@@ -1,6 +1,10 @@
 // This node's place in the cluster: the dist listener and port mapper registration, links to the other nodes
-// (found by the NODES_LIST or DNS strategy, and transitively through the members each node reports), load reports
-// pushed about every second, request/response calls over the links, and which node holds which room.
+// (found by the NODES_LIST or DNS strategy, and transitively through the members each node reports), load reports,
+// and request/response calls over the links.
+// Membership: a node is a member exactly while its link is open and alive (heartbeats, dist-link.ts) and its load is
+// known (the first report rides in the handshake). Members are what /health counts and what placement may use.
+// Load reports are O(1) in rooms (a few numbers), sent when they change (checked every report interval) and at least
+// every REFRESH_MS; the members list goes out only when it changed.
 import { EventEmitter } from 'node:events';
 import dns from 'node:dns/promises';
 import { readFileSync } from 'node:fs';
@@ -10,7 +14,7 @@ import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import WebSocket, { WebSocketServer } from 'ws';
 import type { DistConfig } from '../config/config.js';
-import { DistLink, HandshakeInbox, acceptHandshake, initiateHandshake, type DistMessage } from './dist-link.js';
+import { DIST_MAX_PAYLOAD, DistLink, HandshakeInbox, PayloadTooLargeError, acceptHandshake, initiateHandshake, type DistMessage, type LinkTimings } from './dist-link.js';
 import { parseNodeName, withHost, type NodeName } from './node-name.js';
 import type { LoadReport, NodeState } from './placement.js';
 import { lookupPort, registerWithPortMapper, type PortMapperHandle } from './port-mapper.js';
@@ -21,7 +25,8 @@ export interface LocalLoad {
   peers: number;
   forwardedTracks: number;
   cpu: number;
-  roomIds: string[];
+  /** not sent: reports stay O(1) in rooms */
+  roomIds?: string[];
 }
 
 export interface ClusterNodeOptions {
@@ -36,9 +41,23 @@ export interface ClusterNodeOptions {
   readonly leftAfterMs: number;
   readonly localLoad: () => LocalLoad;
   readonly logger: Logger;
+  /** heartbeats of the links (default DEFAULT_LINK_TIMINGS: silent for 2 s = gone) */
+  readonly linkTimings?: LinkTimings;
+  /** whether this node has server-notification subscribers: others send it their notifications only then */
+  readonly wantsNotifications?: () => boolean;
 }
 
-export type RpcHandler = (params: unknown, from: string) => Promise<unknown>;
+/** A full report goes out at least this often even when nothing changed. */
+const REFRESH_MS = 10_000;
+
+interface Pending {
+  resolve: (v: unknown) => void;
+  reject: (e: Error) => void;
+  timer: NodeJS.Timeout;
+}
+
+/** `replyable()` tells whether the answer can still reach the caller (the link it came on is still up). */
+export type RpcHandler = (params: unknown, from: string, replyable: () => boolean) => Promise<unknown>;
 
 export class RpcError extends Error {
   constructor(
@@ -50,13 +69,14 @@ export class RpcError extends Error {
 }
 
 interface Known {
-  report: LoadReport | undefined;
-  roomIds: Set<string>;
+  report: Omit<LoadReport, 'receivedAt'> | undefined;
+  /** it has server-notification subscribers */
+  subscribed: boolean;
   /** last time the node was linked or reported */
   seenAt: number;
 }
 
-export class ClusterNode extends EventEmitter<{ message: [DistMessage, string]; linkUp: [string]; linkDown: [string] }> {
+export class ClusterNode extends EventEmitter<{ message: [DistMessage, string]; linkUp: [string]; linkDown: [string]; load: [string] }> {
   self!: NodeName;
   distPort = 0;
   private readonly links = new Map<string, DistLink>();
@@ -67,8 +87,12 @@ export class ClusterNode extends EventEmitter<{ message: [DistMessage, string]; 
   /** DNS strategy: the nodes the last DNS answer named; nobody else is let in, dialed or learnt from others */
   private dnsFound: Set<string> | undefined;
   private readonly handlers = new Map<string, RpcHandler>();
-  private readonly pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void; timer: NodeJS.Timeout }>();
+  /** calls in flight, per node: a link that closes fails only its own */
+  private readonly pending = new Map<string, Map<number, Pending>>();
   private nextId = 1;
+  private lastSent: { key: string; members: string; at: number } = { key: '', members: '', at: 0 };
+  /** bytes sent and received on links that have closed (open links count their own) */
+  private closedBytes = { in: 0, out: 0 };
   private timers: NodeJS.Timeout[] = [];
   private server: http.Server | https.Server | undefined;
   private wss: WebSocketServer | undefined;
@@ -89,7 +113,7 @@ export class ClusterNode extends EventEmitter<{ message: [DistMessage, string]; 
     this.mapper = await registerWithPortMapper({ name: self.name, port: this.distPort, mapperPort: this.options.portMapperPort, bindIp: this.options.bindIp, logger });
     for (const n of dist.nodes) if (n !== self.full) this.wanted.add(n);
     logger.info({ node: self.full, distPort: this.distPort, strategy: dist.strategy, tls: Boolean(dist.tls) }, 'distribution started');
-    this.every(this.options.reportIntervalMs, () => this.broadcastLoad());
+    this.every(this.options.reportIntervalMs, () => this.broadcastLoad(false));
     this.every(1000, () => this.dialWanted());
     this.every(1000, () => this.forgetLeft());
     if (dist.strategy === 'DNS') {
@@ -103,18 +127,27 @@ export class ClusterNode extends EventEmitter<{ message: [DistMessage, string]; 
     this.handlers.set(method, handler);
   }
 
-  /** Calls `method` on `node`; rejects if the link is down, on timeout, or with the remote RpcError. */
+  /** Calls `method` on `node`; rejects if the link is down or closes, on timeout, or with the remote RpcError. */
   request(node: string, method: string, params: unknown, timeoutMs = 5000): Promise<unknown> {
     const link = this.links.get(node);
     if (!link?.open) return Promise.reject(new Error(`no link to ${node}`));
     const id = this.nextId++;
+    let calls = this.pending.get(node);
+    if (!calls) this.pending.set(node, (calls = new Map()));
+    const inFlight = calls;
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
-        this.pending.delete(id);
+        inFlight.delete(id);
         reject(new Error(`${method} on ${node} timed out`));
       }, timeoutMs);
-      this.pending.set(id, { resolve, reject, timer });
-      link.send({ t: 'req', id, method, params });
+      inFlight.set(id, { resolve, reject, timer });
+      try {
+        link.send({ t: 'req', id, method, params });
+      } catch (error) {
+        clearTimeout(timer);
+        inFlight.delete(id);
+        reject(error as Error);
+      }
     });
   }
 
@@ -129,12 +162,25 @@ export class ClusterNode extends EventEmitter<{ message: [DistMessage, string]; 
     for (const link of this.links.values()) link.send(message);
   }
 
+  /** Sends to the members that have server-notification subscribers (and to nobody else). */
+  sendToSubscribers(message: DistMessage): void {
+    for (const [node, link] of this.links) if (this.known.get(node)?.subscribed) link.send(message);
+  }
+
+  /** The members: linked, alive and with known load. What /health counts and what placement may use. */
   linkedNodes(): string[] {
-    return [...this.links.entries()].filter(([, l]) => l.open).map(([n]) => n);
+    return [...this.links.entries()].filter(([n, l]) => l.open && this.known.get(n)?.report !== undefined).map(([n]) => n);
   }
 
   isLinked(node: string): boolean {
     return this.links.get(node)?.open ?? false;
+  }
+
+  /** Bytes of dist messages sent and received so far (JSON text and heartbeat frames, without TCP/TLS overhead). */
+  traffic(): { in: number; out: number } {
+    let [i, o] = [this.closedBytes.in, this.closedBytes.out];
+    for (const l of this.links.values()) [i, o] = [i + l.bytesIn, o + l.bytesOut];
+    return { in: i, out: o };
   }
 
   /** Known and not (yet) considered gone: its rooms answer 503 while unreachable. */
@@ -142,26 +188,28 @@ export class ClusterNode extends EventEmitter<{ message: [DistMessage, string]; 
     return node === this.self.full || this.known.has(node) || this.wanted.has(node);
   }
 
+  /** The members' load (reports are sent on change, so the last one holds while the link lives). */
   reports(): LoadReport[] {
     const out: LoadReport[] = [];
-    for (const [node, k] of this.known) if (k.report && this.isLinked(node)) out.push(k.report);
+    for (const [node, link] of this.links) {
+      const report = this.known.get(node)?.report;
+      // an open link is an alive one (silent links are closed): the report is current, as membership says
+      if (report && link.open) out.push({ ...report, receivedAt: Date.now() });
+    }
     return out;
-  }
-
-  /** The node that reported holding a room with this id (for ids chosen by clients). */
-  holderOf(roomId: string): string | undefined {
-    for (const [node, k] of this.known) if (k.roomIds.has(roomId)) return node;
-    return undefined;
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
     for (const t of this.timers) clearInterval(t);
     for (const link of this.links.values()) link.close();
-    for (const p of this.pending.values()) {
-      clearTimeout(p.timer);
-      p.reject(new Error('cluster stopped'));
+    for (const calls of this.pending.values()) {
+      for (const p of calls.values()) {
+        clearTimeout(p.timer);
+        p.reject(new Error('cluster stopped'));
+      }
     }
+    this.pending.clear();
     this.mapper?.close();
     for (const client of this.wss?.clients ?? []) client.terminate();
     this.wss?.close();
@@ -188,10 +236,10 @@ export class ClusterNode extends EventEmitter<{ message: [DistMessage, string]; 
     if (!server.listening) throw new Error(`no free distribution port in ${ports[0]}..${ports[ports.length - 1]}`);
     this.server = server;
     this.distPort = (server.address() as AddressInfo).port;
-    this.wss = new WebSocketServer({ server, maxPayload: 16 * 1024 * 1024 });
+    this.wss = new WebSocketServer({ server, maxPayload: DIST_MAX_PAYLOAD });
     this.wss.on('connection', (socket) => {
-      acceptHandshake(socket, this.self.full, dist.cookie).then(
-        (peer) => this.adopt(new DistLink(peer, socket, false)),
+      acceptHandshake(socket, this.self.full, dist.cookie, () => this.hello()).then(
+        ({ peer, hello }) => this.adopt(new DistLink(peer, socket, false, this.options.linkTimings), hello),
         (error: Error) => {
           this.options.logger.warn({ err: error.message }, 'refused a node connection');
           socket.terminate();
@@ -218,6 +266,7 @@ export class ClusterNode extends EventEmitter<{ message: [DistMessage, string]; 
       const tls = this.options.dist.tls;
       const socket = new WebSocket(`${scheme}://${formatHost(name.host)}:${port}/dist`, {
         handshakeTimeout: 3000,
+        maxPayload: DIST_MAX_PAYLOAD,
         // With FJ_DIST_TLS_CA_PATH the other node's certificate must chain to that CA (its name is not checked:
         // nodes are addressed by IP, and the cookie proves membership); without it TLS only encrypts.
         ...(tls
@@ -236,20 +285,20 @@ export class ClusterNode extends EventEmitter<{ message: [DistMessage, string]; 
         socket.once('open', () => resolve());
         socket.once('error', reject);
       });
-      const peer = await initiateHandshake(socket, inbox, this.self.full, this.options.dist.cookie);
+      const { peer, hello } = await initiateHandshake(socket, inbox, this.self.full, this.options.dist.cookie, () => this.hello());
       if (peer !== node) {
         // Known from now on under the name it gave (e.g. a host name that resolved to its IP).
         this.options.logger.info({ dialed: node, answered: peer }, 'node answered under another name');
         if (!this.options.dist.nodes.includes(node)) this.wanted.delete(node);
       }
-      this.adopt(new DistLink(peer, socket, true));
+      this.adopt(new DistLink(peer, socket, true, this.options.linkTimings), hello);
     } catch (error) {
       this.options.logger.debug({ node, err: (error as Error).message }, 'cannot reach node yet');
     }
   }
 
   /** One link per pair of nodes: when both dialed at once, the link dialed by the smaller name stays. */
-  private adopt(link: DistLink): void {
+  private adopt(link: DistLink, hello: unknown): void {
     // With DNS, DNS decides membership: a node gone from it must not come back by dialing us.
     if (this.dnsFound && !this.dnsFound.has(link.peer)) return link.close();
     const existing = this.links.get(link.peer);
@@ -262,21 +311,27 @@ export class ClusterNode extends EventEmitter<{ message: [DistMessage, string]; 
     this.links.set(link.peer, link);
     this.touch(link.peer);
     this.wanted.add(link.peer);
+    // Its load came with the handshake: it is a member (and placement may use it) from this moment.
+    if (hello && typeof hello === 'object') this.onLoad(link.peer, { t: 'load', ...(hello as Record<string, unknown>) });
     link.on('message', (message) => this.onMessage(link.peer, message));
     link.on('close', () => {
+      this.closedBytes.in += link.bytesIn;
+      this.closedBytes.out += link.bytesOut;
       if (this.links.get(link.peer) !== link) return;
       this.links.delete(link.peer);
-      this.options.logger.warn({ node: link.peer }, 'node link closed');
-      for (const [id, p] of this.pending) {
+      this.options.logger.warn({ node: link.peer, reason: link.closeReason }, 'node link closed');
+      const calls = this.pending.get(link.peer);
+      this.pending.delete(link.peer);
+      for (const p of calls?.values() ?? []) {
         clearTimeout(p.timer);
         p.reject(new Error(`link to ${link.peer} closed`));
-        this.pending.delete(id);
       }
       this.emit('linkDown', link.peer);
     });
     this.options.logger.info({ node: link.peer }, 'node connected');
     this.emit('linkUp', link.peer);
-    link.send(this.loadMessage());
+    // The others learn of the new member at once (transitive membership).
+    this.broadcastLoad(false);
   }
 
   // --- messages -----------------------------------------------------------------------------------------------
@@ -285,9 +340,10 @@ export class ClusterNode extends EventEmitter<{ message: [DistMessage, string]; 
     if (message.t === 'load') return this.onLoad(from, message);
     if (message.t === 'req') return void this.onRpc(from, message);
     if (message.t === 'res') {
-      const p = this.pending.get(message.id as number);
+      const calls = this.pending.get(from);
+      const p = calls?.get(message.id as number);
       if (!p) return;
-      this.pending.delete(message.id as number);
+      calls!.delete(message.id as number);
       clearTimeout(p.timer);
       if (message.ok) p.resolve(message.result);
       else {
@@ -301,10 +357,19 @@ export class ClusterNode extends EventEmitter<{ message: [DistMessage, string]; 
 
   private async onRpc(from: string, message: DistMessage): Promise<void> {
     const handler = this.handlers.get(String(message.method));
-    const reply = (body: Record<string, unknown>): void => void this.send(from, { t: 'res', id: message.id, ...body });
+    const reply = (body: Record<string, unknown>): void => {
+      try {
+        this.send(from, { t: 'res', id: message.id, ...body });
+      } catch (error) {
+        if (!(error instanceof PayloadTooLargeError)) throw error;
+        this.send(from, { t: 'res', id: message.id, ok: false, error: { status: 500, message: `reply to ${String(message.method)} too large (${error.bytes} bytes)` } });
+      }
+    };
     if (!handler) return reply({ ok: false, error: { status: 501, message: `unknown method ${String(message.method)}` } });
+    const link = this.links.get(from);
+    const replyable = () => link !== undefined && link.open && this.links.get(from) === link;
     try {
-      reply({ ok: true, result: await handler(message.params, from) });
+      reply({ ok: true, result: await handler(message.params, from, replyable) });
     } catch (error) {
       const status = (error as { status?: number }).status ?? 500;
       reply({ ok: false, error: { status, message: (error as Error).message } });
@@ -312,37 +377,55 @@ export class ClusterNode extends EventEmitter<{ message: [DistMessage, string]; 
   }
 
   private onLoad(from: string, message: DistMessage): void {
-    const r = message.report as Omit<LoadReport, 'receivedAt' | 'node'>;
+    const r = message.report as Omit<LoadReport, 'receivedAt' | 'node'> | undefined;
+    if (!r || typeof r !== 'object') return;
     const known = this.touch(from);
-    known.report = { ...r, node: from, receivedAt: Date.now() };
-    known.roomIds = new Set(message.roomIds as string[]);
+    known.report = { host: String(r.host), state: r.state, rooms: num(r.rooms), peers: num(r.peers), forwardedTracks: num(r.forwardedTracks), cpu: num(r.cpu), node: from };
+    known.subscribed = message.subs === true;
+    this.emit('load', from);
     this.emit('message', message, from);
     // Membership is transitive: every node another node is linked to is wanted here too.
-    for (const member of (message.members as string[]) ?? []) {
+    for (const member of Array.isArray(message.members) ? (message.members as unknown[]) : []) {
+      if (typeof member !== 'string') continue;
       if (member === this.self.full || this.wanted.has(member) || !parseNodeName(member)) continue;
       if (this.dnsFound && !this.dnsFound.has(member)) continue;
       this.wanted.add(member);
     }
   }
 
-  private loadMessage(): DistMessage {
+  private report(): { report: Record<string, unknown>; subs: boolean } {
     const load = this.options.localLoad();
     return {
-      t: 'load',
-      report: { host: this.options.publicHost, state: load.state, rooms: load.rooms, peers: load.peers, forwardedTracks: load.forwardedTracks, cpu: load.cpu },
-      roomIds: load.roomIds,
-      members: this.linkedNodes(),
+      report: { host: this.options.publicHost, state: load.state, rooms: load.rooms, peers: load.peers, forwardedTracks: load.forwardedTracks, cpu: Math.round(load.cpu * 100) / 100 },
+      subs: this.options.wantsNotifications?.() ?? true,
     };
   }
 
-  /** Sends this node's load now (also called when its state changes, so placement sees it at once). */
-  broadcastLoad(): void {
-    if (this.links.size > 0) this.broadcast(this.loadMessage());
+  /** What this node sends in the handshake: its load and its members. */
+  private hello(): Record<string, unknown> {
+    return { ...this.report(), members: this.linkedNodes() };
+  }
+
+  /**
+   * Sends this node's load to every member. `force` (the default: state changes, subscriptions) sends it now; the
+   * periodic call sends only when something changed (CPU in steps of 0.05) or REFRESH_MS passed.
+   */
+  broadcastLoad(force = true): void {
+    if (this.links.size === 0) return;
+    const { report, subs } = this.report();
+    const key = JSON.stringify([report.state, report.rooms, report.peers, report.forwardedTracks, Math.round(Number(report.cpu) * 20), subs]);
+    const members = this.linkedNodes().sort().join(' ');
+    const now = Date.now();
+    const membersChanged = members !== this.lastSent.members;
+    const refresh = now - this.lastSent.at >= REFRESH_MS;
+    if (!force && key === this.lastSent.key && !membersChanged && !refresh) return;
+    this.lastSent = { key, members, at: now };
+    this.broadcast({ t: 'load', report, subs, ...(membersChanged || refresh ? { members: this.linkedNodes() } : {}) });
   }
 
   private touch(node: string): Known {
     let k = this.known.get(node);
-    if (!k) this.known.set(node, (k = { report: undefined, roomIds: new Set(), seenAt: Date.now() }));
+    if (!k) this.known.set(node, (k = { report: undefined, subscribed: false, seenAt: Date.now() }));
     k.seenAt = Date.now();
     return k;
   }
@@ -397,6 +480,10 @@ export class ClusterNode extends EventEmitter<{ message: [DistMessage, string]; 
     t.unref();
     this.timers.push(t);
   }
+}
+
+function num(v: unknown): number {
+  return typeof v === 'number' && Number.isFinite(v) ? v : 0;
 }
 
 function range(from: number, to: number): number[] {

@@ -1,6 +1,9 @@
-// The REST API's room operations for a cluster: new rooms go to the least-loaded node (from pushed load reports, no
-// polling), and any node serves any room by calling its owner over the dist link. A create that fails on the chosen
-// node is retried on the next best one before answering.
+// The REST API's room operations for a cluster: new rooms go to the least-loaded node (placement.ts, from pushed load
+// reports, no polling), and any node serves any room by calling its owner over the dist link.
+// Creates are exactly-once: each carries an idempotency key; the owner answers a repeated key with the first result,
+// and a create the entry node gave up on (timeout, link lost) is abandoned: the owner deletes the room if it made it
+// anyway (at once, or when the link is back). So a create retried on the next node leaves neither a duplicate nor an
+// orphan. Ids chosen by clients are claimed at their registrar first (room-directory.ts): unique cluster-wide.
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { HttpError, toHttpError } from '../api/http-error.js';
@@ -9,12 +12,35 @@ import { parseRoomConfig } from '../rooms/room-config.js';
 import type { CreatedPeer, CreatedRoom, RoomService } from '../rooms/room-service.js';
 import type { RoomView } from '../rooms/room-types.js';
 import { RpcError, type ClusterNode } from './cluster-node.js';
+import { DIST_MAX_PAYLOAD } from './dist-link.js';
 import { rankNodes, type LoadReport } from './placement.js';
+import { RoomDirectory } from './room-directory.js';
 import { ownerOfRoomId } from './room-owner.js';
+
+/** One page of a cluster-wide room list: rooms up to this many bytes of JSON (at least one room). */
+export const LIST_PAGE_BYTES = 1024 * 1024;
+/** How long an owner remembers a create's key (a retry or an abandon arrives well within it). */
+const CREATE_KEY_MS = 120_000;
+/** How long an entry node remembers creates it abandoned on a node it could not reach. */
+const ABANDON_MS = 120_000;
+/** status of a room.list page refused because one room alone is too large for a dist message */
+const TOO_LARGE = 507;
+
+interface CreateRecord {
+  result: Promise<CreatedRoom> | undefined;
+  roomId: string | undefined;
+  abandoned: boolean;
+  at: number;
+}
 
 export class ClusterRoomService implements RoomService {
   /** rooms placed on each node since its last load report */
   private readonly reserved = new Map<string, number>();
+  /** owner side: creates by idempotency key */
+  private readonly creates = new Map<string, CreateRecord>();
+  /** entry side: keys of creates given up on, per node, to abandon when its link is back */
+  private readonly toAbandon = new Map<string, Map<string, number>>();
+  readonly directory: RoomDirectory;
 
   constructor(
     private readonly local: RoomService,
@@ -22,30 +48,43 @@ export class ClusterRoomService implements RoomService {
     private readonly selfReport: () => LoadReport,
     private readonly staleAfterMs: number,
     private readonly logger: Logger,
+    private readonly createTimeoutMs = 5000,
   ) {
-    cluster.on('message', (message, from) => {
-      if (message.t === 'load') this.reserved.delete(from);
-    });
+    cluster.on('load', (from) => this.reserved.delete(from));
+    cluster.on('linkUp', (node) => this.sendAbandons(node));
+    this.directory = new RoomDirectory(
+      cluster,
+      (roomId) => this.local.getRoom(roomId).then(() => true, () => false),
+      async () => (await this.local.listRooms()).map((r) => r.id).filter((id) => ownerOfRoomId(id) === undefined),
+      logger,
+    );
     // Calls from other nodes run here against the local rooms; failures travel back as status + message.
-    const serve = (method: string, run: (params: any) => Promise<unknown>) =>
-      cluster.onRequest(method, (params) =>
-        run(params).catch((error: unknown) => {
+    const serve = (method: string, run: (params: any, from: string, replyable: () => boolean) => Promise<unknown>) =>
+      cluster.onRequest(method, (params, from, replyable) =>
+        run(params, from, replyable).catch((error: unknown) => {
           const http = toHttpError(error);
           throw http ? new RpcError(http.status, http.message) : error;
         }),
       );
-    serve('room.create', (p: Record<string, unknown>) => this.local.createRoom(p));
-    serve('room.list', () => this.local.listRooms());
+    serve('room.create', (p: { body: Record<string, unknown>; key: string }, _from, replyable) => this.createOnce(p.body, p.key, replyable));
+    serve('room.abandon', async (p: { keys: string[] }) => {
+      for (const key of p.keys) this.abandon(key);
+      return {};
+    });
+    serve('room.list', (p: { after?: string; maxBytes?: number }) => this.listPage(p.after, p.maxBytes));
     serve('room.get', (p: { roomId: string }) => this.local.getRoom(p.roomId));
     serve('room.delete', (p: { roomId: string }) => this.local.deleteRoom(p.roomId));
     serve('peer.add', (p: { roomId: string; body: Record<string, unknown> }) => this.local.addPeer(p.roomId, p.body));
     serve('peer.remove', (p: { roomId: string; peerId: string }) => this.local.removePeer(p.roomId, p.peerId));
+    const sweep = setInterval(() => this.sweep(), 10_000);
+    sweep.unref();
   }
 
   async listRooms(): Promise<RoomView[]> {
     const remote = await Promise.all(
       this.cluster.linkedNodes().map((node) =>
-        (this.cluster.request(node, 'room.list', {}, 2000) as Promise<RoomView[]>).catch((error: Error) => {
+        this.listNode(node).catch((error: Error) => {
+          if (error instanceof HttpError) throw error;
           this.logger.warn({ node, err: error.message }, 'listing rooms: node did not answer');
           return [] as RoomView[];
         }),
@@ -54,37 +93,152 @@ export class ClusterRoomService implements RoomService {
     return [...(await this.local.listRooms()), ...remote.flat()];
   }
 
+  /** A node's rooms, page by page (each page well under the link's message limit). */
+  private async listNode(node: string): Promise<RoomView[]> {
+    const out: RoomView[] = [];
+    let after: string | undefined;
+    for (let page = 0; page < 100_000; page++) {
+      let answer: { rooms: RoomView[]; next?: string };
+      try {
+        answer = (await this.cluster.request(node, 'room.list', { after, maxBytes: LIST_PAGE_BYTES }, 2000)) as typeof answer;
+      } catch (error) {
+        // a room too large to list is the caller's to know; anything else is a node that did not answer
+        if (error instanceof RpcError && error.status === TOO_LARGE) throw new HttpError(500, error.message);
+        throw error;
+      }
+      out.push(...answer.rooms);
+      if (answer.next === undefined) return out;
+      after = answer.next;
+    }
+    return out;
+  }
+
+  private async listPage(after: string | undefined, maxBytes = LIST_PAGE_BYTES): Promise<{ rooms: RoomView[]; next?: string }> {
+    const budget = Math.min(Math.max(1024, maxBytes), DIST_MAX_PAYLOAD / 2);
+    const rooms = (await this.local.listRooms()).filter((r) => after === undefined || r.id > after).sort((a, b) => (a.id < b.id ? -1 : 1));
+    const page: RoomView[] = [];
+    let bytes = 0;
+    for (const room of rooms) {
+      const size = Buffer.byteLength(JSON.stringify(room));
+      if (size > DIST_MAX_PAYLOAD / 2) {
+        throw new RpcError(TOO_LARGE, `Room ${room.id} is too large (${size} bytes) to be listed across the cluster; GET /room/${room.id} on its node`);
+      }
+      if (page.length > 0 && bytes + size > budget) return { rooms: page, next: page[page.length - 1]!.id };
+      page.push(room);
+      bytes += size;
+    }
+    return { rooms: page };
+  }
+
   async createRoom(body: Record<string, unknown>): Promise<CreatedRoom> {
     parseRoomConfig(body, randomUUID); // validate before placing: bad input is a 400 wherever it would land
     const roomId = typeof body.roomId === 'string' ? body.roomId : undefined;
-    const heldHere = roomId !== undefined && (await this.local.getRoom(roomId).then(() => true, () => false));
-    if (roomId !== undefined && (heldHere || this.cluster.holderOf(roomId) !== undefined)) {
-      throw new DomainError('room_already_exists', `Cannot add room with id "${roomId}" - room already exists`);
+    const key = randomUUID();
+    if (roomId !== undefined) {
+      if (await this.local.getRoom(roomId).then(() => true, () => false)) throw alreadyExists(roomId);
+      await this.directory.claim(roomId, key);
     }
+    const self = this.cluster.self.full;
     const tried = new Set<string>();
-    for (;;) {
-      const ranked = rankNodes([this.selfReport(), ...this.cluster.reports()], {
-        now: Date.now(),
-        maxAgeMs: this.staleAfterMs,
-        reserved: this.reserved,
-        exclude: tried,
-      });
-      const target = ranked[0];
-      if (!target) {
-        throw new DomainError(tried.size > 0 ? 'media_unavailable' : 'node_draining', tried.size > 0 ? 'Unable to create the room on any Fishjam instance' : 'No Fishjam instance accepts new rooms');
+    try {
+      for (;;) {
+        const ranked = rankNodes([this.selfReport(), ...this.cluster.reports()], {
+          now: Date.now(),
+          maxAgeMs: this.staleAfterMs,
+          reserved: this.reserved,
+          exclude: tried,
+          prefer: self,
+        });
+        const target = ranked[0];
+        if (!target) {
+          throw new DomainError(tried.size > 0 ? 'media_unavailable' : 'node_draining', tried.size > 0 ? 'Unable to create the room on any Fishjam instance' : 'No Fishjam instance accepts new rooms');
+        }
+        tried.add(target.node);
+        this.reserved.set(target.node, (this.reserved.get(target.node) ?? 0) + 1);
+        try {
+          const created = target.node === self ? await this.local.createRoom(body) : ((await this.cluster.request(target.node, 'room.create', { body, key }, this.createTimeoutMs)) as CreatedRoom);
+          if (roomId !== undefined) this.directory.confirm(roomId, key, target.node);
+          return created;
+        } catch (error) {
+          // A 4xx is the caller's to see; a node that just started draining, cannot serve or cannot be reached is
+          // skipped, and whatever it may still make of this create is abandoned.
+          const status = error instanceof RpcError ? error.status : toHttpError(error)?.status;
+          if (status !== undefined && status < 500) throw error instanceof RpcError ? toDomain(error) : error;
+          if (target.node !== self && !(error instanceof RpcError)) this.abandonOn(target.node, key);
+          this.logger.warn({ node: target.node, err: (error as Error).message }, 'room create failed on the chosen node; trying the next');
+        } finally {
+          // This node's own load is read live: its reservation ends with the create.
+          if (target.node === self) this.reserved.set(self, Math.max(0, (this.reserved.get(self) ?? 1) - 1));
+        }
       }
-      tried.add(target.node);
-      // This node's own report is read live; others' are up to a second old until their next report.
-      if (target.node !== this.cluster.self.full) this.reserved.set(target.node, (this.reserved.get(target.node) ?? 0) + 1);
-      try {
-        if (target.node === this.cluster.self.full) return await this.local.createRoom(body);
-        return (await this.cluster.request(target.node, 'room.create', body)) as CreatedRoom;
-      } catch (error) {
-        // A 4xx is the caller's to see; a node that just started draining or cannot serve is skipped.
-        const status = error instanceof RpcError ? error.status : toHttpError(error)?.status;
-        if (status !== undefined && status < 500) throw error instanceof RpcError ? toDomain(error) : error;
-        this.logger.warn({ node: target.node, err: (error as Error).message }, 'room create failed on the chosen node; trying the next');
+    } catch (error) {
+      if (roomId !== undefined) this.directory.release(roomId, key);
+      throw error;
+    }
+  }
+
+  /** Owner side of a routed create: one room per key, however often the key arrives; none once it is abandoned. */
+  private createOnce(body: Record<string, unknown>, key: string, replyable: () => boolean): Promise<CreatedRoom> {
+    const known = this.creates.get(key);
+    if (known?.abandoned) return Promise.reject(new DomainError('media_unavailable', 'This create was abandoned by its entry node'));
+    if (known?.result) return known.result;
+    const record: CreateRecord = { result: undefined, roomId: undefined, abandoned: false, at: Date.now() };
+    record.result = this.local.createRoom(body).then((created) => {
+      record.roomId = created.room.id;
+      // The entry node gave up meanwhile, or the answer cannot reach it (its link closed): nobody will be told.
+      if (record.abandoned || !replyable()) {
+        record.abandoned = true;
+        this.deleteAbandoned(created.room.id);
       }
+      return created;
+    });
+    this.creates.set(key, record);
+    return record.result;
+  }
+
+  private abandon(key: string): void {
+    const record = this.creates.get(key);
+    if (!record) {
+      // the create has not arrived (yet): it is refused when it does
+      this.creates.set(key, { result: undefined, roomId: undefined, abandoned: true, at: Date.now() });
+      return;
+    }
+    if (record.abandoned) return;
+    record.abandoned = true;
+    if (record.roomId !== undefined) this.deleteAbandoned(record.roomId);
+  }
+
+  private deleteAbandoned(roomId: string): void {
+    this.logger.warn({ roomId }, 'deleting a room whose create was abandoned by its entry node');
+    this.local.deleteRoom(roomId).catch(() => undefined);
+  }
+
+  /** Entry side: tell `node` to drop create `key` now, or when its link is back. */
+  private abandonOn(node: string, key: string): void {
+    let keys = this.toAbandon.get(node);
+    if (!keys) this.toAbandon.set(node, (keys = new Map()));
+    keys.set(key, Date.now());
+    if (this.cluster.isLinked(node)) this.sendAbandons(node);
+  }
+
+  private sendAbandons(node: string): void {
+    const keys = this.toAbandon.get(node);
+    if (!keys || keys.size === 0) return;
+    const list = [...keys.keys()];
+    this.cluster.request(node, 'room.abandon', { keys: list }, 5000).then(
+      () => {
+        for (const k of list) keys.delete(k);
+      },
+      (error: Error) => this.logger.warn({ node, err: error.message }, 'could not abandon creates yet'),
+    );
+  }
+
+  private sweep(): void {
+    const now = Date.now();
+    for (const [key, r] of this.creates) if (now - r.at > CREATE_KEY_MS) this.creates.delete(key);
+    for (const [node, keys] of this.toAbandon) {
+      for (const [key, at] of keys) if (now - at > ABANDON_MS) keys.delete(key);
+      if (keys.size === 0) this.toAbandon.delete(node);
     }
   }
 
@@ -99,6 +253,7 @@ export class ClusterRoomService implements RoomService {
       const reserved = this.reserved.get(node) ?? 0;
       if (reserved > 0) this.reserved.set(node, reserved - 1);
     });
+    if (ownerOfRoomId(roomId) === undefined) this.directory.release(roomId);
   }
 
   async addPeer(roomId: string, body: Record<string, unknown>): Promise<CreatedPeer> {
@@ -110,20 +265,14 @@ export class ClusterRoomService implements RoomService {
   }
 
   /**
-   * Which node holds a room: encoded in generated ids; for ids chosen by clients, this node if it has it, else the
-   * holder named in load reports, else whichever node answers a cluster-wide lookup (a room made less than a report
-   * interval ago); this node when nobody has it (it then answers 404).
+   * Which node holds a room: encoded in generated ids; for ids chosen by clients, this node if it has it, else what
+   * the id's registrar says; this node when nobody has it (it then answers 404).
    */
   async locate(roomId: string): Promise<string> {
     const encoded = ownerOfRoomId(roomId);
     if (encoded !== undefined) return encoded;
     if (await this.local.getRoom(roomId).then(() => true, () => false)) return this.cluster.self.full;
-    const reported = this.cluster.holderOf(roomId);
-    if (reported !== undefined) return reported;
-    const answers = await Promise.all(
-      this.cluster.linkedNodes().map((node) => this.cluster.request(node, 'room.get', { roomId }, 2000).then(() => node, () => undefined)),
-    );
-    return answers.find((n) => n !== undefined) ?? this.cluster.self.full;
+    return (await this.directory.lookup(roomId)) ?? this.cluster.self.full;
   }
 
   private async route<T>(roomId: string, here: () => Promise<T>, there: (node: string) => Promise<unknown>): Promise<T> {
@@ -140,6 +289,10 @@ export class ClusterRoomService implements RoomService {
       throw new DomainError('owner_unreachable', `Unable to reach Fishjam instance holding room ${roomId}`);
     }
   }
+}
+
+function alreadyExists(roomId: string): DomainError {
+  return new DomainError('room_already_exists', `Cannot add room with id "${roomId}" - room already exists`);
 }
 
 /** A remote node's failure, passed on with its own status and message. */

@@ -1,6 +1,13 @@
-// Where a new room goes: the SERVING node with fresh load and the fewest forwarded tracks (ties: fewer rooms, then
-// name), counting rooms placed on it since its last report so a burst of creates does not herd onto one node.
-// Pure: reports, reservations and the clock are passed in.
+// Where a new room goes. Pure: reports, reservations and the clock are passed in.
+//
+// A node's score is its expected load in forwarded tracks:
+//   max(forwardedTracks, rooms x cost) + reserved x cost
+// where `cost` is what one room is expected to forward, learned from the cluster's real rooms (all tracks / all rooms
+// in the fresh reports, pulled toward a non-zero prior while there are few rooms), and `reserved` counts the rooms this
+// entry placed on the node since its last report. A room that has not yet grown to the expected cost (it was just
+// created, its peers are still joining) counts as the expected cost, so a node that just took a burst of rooms is not
+// "empty" again the moment it reports: N creates over k equal nodes give each about N/k.
+// The lowest score wins; ties go to fewer rooms, then to the preferred node (the entry node: no hop), then to the name. Only SERVING nodes with fresh reports are used.
 export type NodeState = 'SERVING' | 'DRAINING' | 'STARTING' | 'STOPPING';
 
 export interface LoadReport {
@@ -15,6 +22,12 @@ export interface LoadReport {
   readonly receivedAt: number;
 }
 
+/** Forwarded tracks a new room is assumed to bring before the cluster has rooms to learn from: two peers, each sending
+ *  audio and video to the other. */
+export const PRIOR_TRACKS_PER_ROOM = 4;
+/** How many rooms' worth of weight the prior has against the learned average. */
+export const PRIOR_WEIGHT_ROOMS = 20;
+
 export interface PlacementOptions {
   readonly now: number;
   readonly maxAgeMs: number;
@@ -22,23 +35,45 @@ export interface PlacementOptions {
   readonly reserved: ReadonlyMap<string, number>;
   /** nodes already tried for this create */
   readonly exclude?: ReadonlySet<string>;
-  /** forwarded tracks one reserved room is assumed to add (default 0: a new room has none yet; it counts as a room) */
-  readonly tracksPerReservedRoom?: number;
+  /** expected forwarded tracks per room; default: learned from the reports (expectedRoomCost) */
+  readonly tracksPerRoom?: number;
+  /** wins ties (the entry node itself) */
+  readonly prefer?: string;
+}
+
+export function usable(r: LoadReport, options: Pick<PlacementOptions, 'now' | 'maxAgeMs' | 'exclude'>): boolean {
+  return r.state === 'SERVING' && options.now - r.receivedAt <= options.maxAgeMs && !options.exclude?.has(r.node);
+}
+
+/** Forwarded tracks one room is expected to bring: the cluster's average, smoothed toward the prior. Never below 1. */
+export function expectedRoomCost(reports: Iterable<LoadReport>): number {
+  let tracks = 0;
+  let rooms = 0;
+  for (const r of reports) {
+    tracks += r.forwardedTracks;
+    rooms += r.rooms;
+  }
+  return Math.max(1, (tracks + PRIOR_TRACKS_PER_ROOM * PRIOR_WEIGHT_ROOMS) / (rooms + PRIOR_WEIGHT_ROOMS));
+}
+
+export function nodeScore(r: LoadReport, reserved: number, cost: number): number {
+  return Math.max(r.forwardedTracks, r.rooms * cost) + reserved * cost;
 }
 
 export function rankNodes(reports: Iterable<LoadReport>, options: PlacementOptions): LoadReport[] {
-  const bump = options.tracksPerReservedRoom ?? 0;
-  const candidates = [...reports].filter(
-    (r) => r.state === 'SERVING' && options.now - r.receivedAt <= options.maxAgeMs && !options.exclude?.has(r.node),
+  const fresh = [...reports].filter((r) => r.state !== 'STOPPING' && options.now - r.receivedAt <= options.maxAgeMs);
+  const cost = options.tracksPerRoom ?? expectedRoomCost(fresh);
+  const scored = fresh
+    .filter((r) => usable(r, options))
+    .map((r) => {
+      const reserved = options.reserved.get(r.node) ?? 0;
+      return { r, score: nodeScore(r, reserved, cost), rooms: r.rooms + reserved };
+    });
+  const preferred = (r: LoadReport) => (r.node === options.prefer ? 0 : 1);
+  scored.sort(
+    (a, b) => a.score - b.score || a.rooms - b.rooms || preferred(a.r) - preferred(b.r) || (a.r.node < b.r.node ? -1 : a.r.node > b.r.node ? 1 : 0),
   );
-  const score = (r: LoadReport) => {
-    const reserved = options.reserved.get(r.node) ?? 0;
-    return { tracks: r.forwardedTracks + reserved * bump, rooms: r.rooms + reserved };
-  };
-  return candidates.sort((a, b) => {
-    const [sa, sb] = [score(a), score(b)];
-    return sa.tracks - sb.tracks || sa.rooms - sb.rooms || (a.node < b.node ? -1 : a.node > b.node ? 1 : 0);
-  });
+  return scored.map((s) => s.r);
 }
 
 export function chooseNode(reports: Iterable<LoadReport>, options: PlacementOptions): LoadReport | undefined {
