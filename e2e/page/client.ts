@@ -13,7 +13,7 @@ interface JoinOptions {
 
 const log: string[] = [];
 let client: FishjamClient<any, any> | undefined;
-const remote = new Map<string, { kind: string; endpointId: string; encoding?: string }>();
+const remote = new Map<string, { kind: string; endpointId: string; encoding?: string; mediaTrackId?: string }>();
 
 function note(line: string): void {
   log.push(`${new Date().toISOString().slice(11, 23)} ${line}`);
@@ -31,7 +31,7 @@ async function join(o: JoinOptions): Promise<string> {
   client.on('peerJoined', (p: { id: string }) => note(`peerJoined ${p.id}`));
   client.on('peerLeft', (p: { id: string }) => note(`peerLeft ${p.id}`));
   client.on('trackReady', (ctx: any) => {
-    remote.set(ctx.trackId, { kind: ctx.track?.kind ?? '?', endpointId: ctx.endpoint.id });
+    remote.set(ctx.trackId, { kind: ctx.track?.kind ?? '?', endpointId: ctx.endpoint.id, mediaTrackId: ctx.track?.id });
     note(`trackReady ${ctx.trackId} ${ctx.track?.kind}`);
     ctx.on?.('encodingChanged', (c: any) => {
       const r = remote.get(c.trackId);
@@ -80,7 +80,31 @@ async function inbound(): Promise<{ videoFramesDecoded: number; audioPackets: nu
 }
 
 function remoteTracks(): Array<{ trackId: string; kind: string; endpointId: string; encoding?: string }> {
-  return [...remote.entries()].map(([trackId, r]) => ({ trackId, ...r }));
+  return [...remote.entries()].map(([trackId, r]) => ({ trackId, kind: r.kind, endpointId: r.endpointId, encoding: r.encoding }));
+}
+
+/** What this peer decodes of one remote video track (by the SDK's track id), from its inbound-rtp statistics. */
+async function remoteVideo(trackId: string): Promise<{ frameWidth: number; frameHeight: number; framesDecoded: number; framesPerSecond: number } | undefined> {
+  const mediaTrackId = remote.get(trackId)?.mediaTrackId;
+  if (!mediaTrackId) return undefined;
+  const stats: RTCStatsReport = await (client as any).webrtc.getStatistics();
+  let found: { frameWidth: number; frameHeight: number; framesDecoded: number; framesPerSecond: number } | undefined;
+  stats.forEach((s: any) => {
+    if (s.type !== 'inbound-rtp' || s.kind !== 'video' || s.trackIdentifier !== mediaTrackId) return;
+    found = { frameWidth: s.frameWidth ?? 0, frameHeight: s.frameHeight ?? 0, framesDecoded: s.framesDecoded ?? 0, framesPerSecond: s.framesPerSecond ?? 0 };
+  });
+  return found;
+}
+
+/** The simulcast layers this peer is sending now, from its outbound-rtp statistics. */
+async function sentLayers(): Promise<Array<{ rid: string; frameWidth: number; framesEncoded: number; framesPerSecond: number; qualityLimitationReason: string }>> {
+  const stats: RTCStatsReport = await (client as any).webrtc.getStatistics();
+  const out: Array<{ rid: string; frameWidth: number; framesEncoded: number; framesPerSecond: number; qualityLimitationReason: string }> = [];
+  stats.forEach((s: any) => {
+    if (s.type !== 'outbound-rtp' || s.kind !== 'video') return;
+    out.push({ rid: s.rid ?? '', frameWidth: s.frameWidth ?? 0, framesEncoded: s.framesEncoded ?? 0, framesPerSecond: s.framesPerSecond ?? 0, qualityLimitationReason: s.qualityLimitationReason ?? '' });
+  });
+  return out;
 }
 
 function setTargetEncoding(trackId: string, encoding: string): void {
@@ -114,7 +138,7 @@ async function rawStats(): Promise<unknown[]> {
   return out;
 }
 
-(window as any).fishjam = { rawStats, join, inbound, remoteTracks, setTargetEncoding, leave, log, connectionState };
+(window as any).fishjam = { rawStats, join, inbound, remoteTracks, remoteVideo, sentLayers, setTargetEncoding, leave, log, connectionState };
 
 // --- join latency (media-server/bench/webrtc-join.ts) -------------------------------------------------------------
 

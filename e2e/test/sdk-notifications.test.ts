@@ -17,7 +17,7 @@ let page: { url: string; close: () => Promise<void> };
 
 test.before(async () => {
   hooks = await startWebhookReceiver();
-  n = await startTestNode({ FJ_WEBRTC_LISTEN_IP: '127.0.0.1' });
+  n = await startTestNode({ FJ_WEBRTC_LISTEN_IP: '127.0.0.1', FJ_WEBHOOK_ALLOW_PRIVATE: 'true' }); // the webhook receiver is on loopback
   page = await servePage();
   browser = await launchChromium();
 });
@@ -57,7 +57,8 @@ test('an SDK peer that publishes and leaves: the server socket and the webhook s
   }
   t.is((await n.api(`/room/${roomId}`, { method: 'DELETE' })).status, 204);
 
-  const kinds = ['roomCreated', 'peerAdded', 'peerConnected', 'trackAdded', 'trackAdded', 'trackRemoved', 'trackRemoved', 'peerDisconnected', 'peerDeleted', 'roomDeleted'];
+  // the SDK connects with metadata ({name}): announced as PeerMetadataUpdated right after PeerConnected
+  const kinds = ['roomCreated', 'peerAdded', 'peerConnected', 'peerMetadataUpdated', 'trackAdded', 'trackAdded', 'trackRemoved', 'trackRemoved', 'peerDisconnected', 'peerDeleted', 'roomDeleted'];
   await waitFor(() => subscriber.received.some((m) => 'roomDeleted' in m && m.roomDeleted.roomId === roomId), 5000, 'RoomDeleted');
   const seen = subscriber.received.filter((m) => roomOf(m) === roomId);
   t.deepEqual(seen.map(serverMessageKind), kinds, 'server socket');

@@ -70,6 +70,7 @@ export class NodeMetrics {
     perWorker('fishjam_worker_cpu_ratio', 'CPU used by a mediasoup worker (1 = one core)', (w) => w.cpuRatio);
     perWorker('fishjam_worker_consumers', 'Consumers on a mediasoup worker', (w) => w.consumers);
     perWorker('fishjam_worker_producers', 'Producers on a mediasoup worker', (w) => w.producers);
+    perWorker('fishjam_worker_transports', 'Transports (WebRTC and pipe) on a mediasoup worker', (w) => w.transports);
     perWorker('fishjam_worker_routers', 'Routers on a mediasoup worker', (w) => w.routers);
     let lastRestarts = 0;
     new Counter({

@@ -45,6 +45,7 @@ export function startMetricsReporter(deps: MetricsReporterDeps): () => void {
       let egress = 0;
       for (const peers of stats.values()) {
         for (const f of peers.values()) {
+          if (f.transportId === undefined) continue;
           seen.add(f.transportId);
           const before = lastBytes.get(f.transportId) ?? { in: 0, out: 0 };
           ingress += Math.max(0, f.bytesReceived - before.in);

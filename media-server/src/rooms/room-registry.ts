@@ -99,6 +99,8 @@ export class RoomRegistry {
     const room = this.get(roomId);
     const peer = room.peers.get(peerId);
     if (!peer) throw new DomainError('peer_not_found', `Peer ${peerId} does not exist`);
+    // As the original: a connected peer that is removed is first disconnected (its tracks removed), then deleted.
+    if (peer.status === 'connected') this.markDisconnected(roomId, peerId);
     this.dropPeer(room, peer);
     this.armPurgeTimer(room);
   }

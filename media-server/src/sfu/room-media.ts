@@ -10,7 +10,8 @@ interface RouterEntry {
   readonly router: types.Router;
   readonly webRtcServer: types.WebRtcServer;
   readonly workerPid: number;
-  audioLevels?: types.AudioLevelObserver;
+  /** made once per router, on its first audio producer (a promise, so two producers arriving together share it) */
+  audioLevels?: Promise<types.AudioLevelObserver>;
 }
 
 /** Per router: the audio producers above the threshold now, or silence on that router. */
@@ -129,11 +130,14 @@ export class RoomMedia {
 
   private async observeAudio(producer: types.Producer, entry: RouterEntry): Promise<void> {
     if (!entry.audioLevels) {
-      entry.audioLevels = await entry.router.createAudioLevelObserver({ maxEntries: 16, threshold: -55, interval: 400 });
       const routerId = entry.router.id;
-      entry.audioLevels.on('volumes', (volumes) => this.audioListener?.volumes(routerId, volumes.map((v) => v.producer.id)));
-      entry.audioLevels.on('silence', () => this.audioListener?.silence(routerId));
+      entry.audioLevels = entry.router.createAudioLevelObserver({ maxEntries: 16, threshold: -55, interval: 400 }).then((observer) => {
+        observer.on('volumes', (volumes) => this.audioListener?.volumes(routerId, volumes.map((v) => v.producer.id)));
+        observer.on('silence', () => this.audioListener?.silence(routerId));
+        return observer;
+      });
     }
-    if (!producer.closed) await entry.audioLevels.addProducer({ producerId: producer.id }).catch(() => undefined);
+    const observer = await entry.audioLevels.catch(() => undefined);
+    if (observer && !observer.closed && !producer.closed) await observer.addProducer({ producerId: producer.id }).catch(() => undefined);
   }
 }

@@ -33,6 +33,7 @@ interface Slot {
   routers: Set<string>;
   producers: number;
   consumers: number;
+  transports: number;
   cpuRatio: number;
   lastCpuMs: number | undefined;
   lastSampleAt: number;
@@ -45,6 +46,8 @@ export interface WorkerStats {
   readonly routers: number;
   readonly producers: number;
   readonly consumers: number;
+  /** open transports (WebRTC and pipe): a count that drifts up with nobody connected is a leak */
+  readonly transports: number;
   readonly cpuRatio: number;
 }
 
@@ -94,6 +97,7 @@ export class WorkerPool extends EventEmitter<{ workerDied: [WorkerDiedEvent]; wo
       routers: s.routers.size,
       producers: s.producers,
       consumers: s.consumers,
+      transports: s.transports,
       cpuRatio: s.cpuRatio,
     }));
   }
@@ -151,6 +155,7 @@ export class WorkerPool extends EventEmitter<{ workerDied: [WorkerDiedEvent]; wo
       routers: new Set(),
       producers: 0,
       consumers: 0,
+      transports: 0,
       cpuRatio: 0,
       lastCpuMs: undefined,
       lastSampleAt: Date.now(),
@@ -169,6 +174,8 @@ export class WorkerPool extends EventEmitter<{ workerDied: [WorkerDiedEvent]; wo
         if (!slot.worker.died) slot.routers.delete(router.id);
       });
       router.observer.on('newtransport', (transport) => {
+        slot.transports++;
+        transport.observer.once('close', () => slot.transports--);
         transport.observer.on('newproducer', (producer) => {
           slot.producers++;
           producer.observer.once('close', () => slot.producers--);

@@ -38,10 +38,22 @@ export class PeerSession {
   readonly recvMids = new Map<string, { kind: string; trackId: string | undefined }>();
   /** tracks this peer was told about (connected/tracksAdded), so it can be sent their VAD and layer events */
   readonly knownTracks = new Set<string>();
-  /** an offerData was sent and its sdpOffer has not been answered yet */
-  awaitingOffer = false;
+  /**
+   * One negotiation at a time, the client always offering: `idle` -> offerData sent (`offered`) -> its sdpOffer being
+   * handled (`answering`) -> sdpAnswer sent (`idle`). An offerData sent before the answer made ts-client 0.5.0 offer
+   * again from have-local-offer (glare), so a change while not idle only sets `renegotiate`.
+   */
+  negotiation: 'idle' | 'offered' | 'answering' = 'idle';
   /** something changed while negotiating: negotiate again once the current answer is out */
   renegotiate = false;
+  /**
+   * Incremented whenever the endpoint leaves (disconnect event, socket closed, peer removed). Work that awaited
+   * mediasoup compares the epoch it started in: a mismatch means the peer left meanwhile, and whatever that work
+   * created must be closed instead of kept.
+   */
+  epoch = 0;
+  /** the socket is gone for good (no reconnect of this session object) */
+  detached = false;
   sessionVersion = 0;
   /** offers are handled one at a time, in order */
   queue: Promise<void> = Promise.resolve();

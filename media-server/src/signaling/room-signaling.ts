@@ -51,13 +51,33 @@ export class RoomSignaling {
   detach(peerId: string): void {
     const session = this.sessions.get(peerId);
     if (!session) return;
+    session.detached = true;
     this.leave(session);
     this.sessions.delete(peerId);
   }
 
+  /**
+   * One media event of one peer. Its own error boundary: a handler that throws closes that peer's socket (1011) and
+   * nothing else; the room and the node go on.
+   */
   receive(peerId: string, json: string): void {
     const session = this.sessions.get(peerId);
     if (!session) return;
+    try {
+      this.dispatch(session, json);
+    } catch (error) {
+      this.fail(session, error);
+    }
+  }
+
+  private fail(session: PeerSession, error: unknown): void {
+    this.logger.error({ peer: session.peerId, err: (error as Error)?.message ?? String(error) }, 'media event handler failed; closing the peer socket');
+    session.link.close(1011, 'Internal server error');
+    this.detach(session.peerId);
+  }
+
+  private dispatch(session: PeerSession, json: string): void {
+    const peerId = session.peerId;
     const parsed = parseClientMediaEvent(json);
     if (!parsed.ok) {
       this.logger.debug({ peer: peerId, err: parsed.error }, 'ignoring an unreadable media event');
@@ -79,15 +99,19 @@ export class RoomSignaling {
       case 'updateTrackMetadata':
         return this.onTrackMetadata(session, event.data);
       case 'renegotiateTracks':
-        return this.offerData(session);
-      case 'sdpOffer':
-        session.queue = session.queue.then(() => this.onSdpOffer(session, event.data)).catch((error: Error) => {
-          this.logger.error({ peer: peerId, err: error.message }, 'sdpOffer failed');
+        return this.renegotiate(session);
+      case 'sdpOffer': {
+        const epoch = session.epoch;
+        session.queue = session.queue.then(() => this.onSdpOffer(session, event.data, epoch)).catch((error: Error) => {
+          if (!this.current(session, epoch)) return; // the peer left meanwhile: nobody to tell
+          this.logger.warn({ peer: peerId, err: error.message }, 'sdpOffer failed');
           this.send(session, { type: 'error', data: { message: `Negotiation failed: ${error.message}` } } as ServerMediaEvent);
+          this.answered(session);
         });
         return;
+      }
       case 'setTargetTrackVariant':
-        return void this.onTargetVariant(session, event.data);
+        return void this.onTargetVariant(session, event.data).catch((error: unknown) => this.fail(session, error));
       case 'enableTrackEncoding':
       case 'disableTrackEncoding':
         return this.onEncodingToggle(session, event.type, event.data);
@@ -111,13 +135,15 @@ export class RoomSignaling {
     session.endpoint = true;
     session.metadata = data.metadata ?? null;
     const peer = this.registry.find(this.roomId)?.peers.get(session.peerId);
-    if (peer) peer.metadata = session.metadata;
+    // As the original: metadata given with `connect` is announced (PeerMetadataUpdated) like a later update.
+    if (peer && session.metadata !== null) this.registry.setPeerMetadata(this.roomId, session.peerId, session.metadata);
+    else if (peer) peer.metadata = null;
     const others = this.endpoints().filter((s) => s !== session);
     for (const other of others) for (const trackId of other.published.keys()) session.knownTracks.add(trackId);
     this.send(session, { type: 'connected', data: { id: session.peerId, otherEndpoints: others.map((o) => endpointInfo(o)) } });
     for (const other of others) this.send(other, { type: 'endpointAdded', data: { id: session.peerId, type: 'webrtc', metadata: session.metadata } });
     // A peer that only receives never asks to renegotiate: offer it the tracks already in the room.
-    if (this.tracksFor(session).length > 0) this.offerData(session);
+    if (this.tracksFor(session).length > 0) this.renegotiate(session);
   }
 
   private onEndpointMetadata(session: PeerSession, data: ClientMediaEventData['updateEndpointMetadata']): void {
@@ -163,19 +189,23 @@ export class RoomSignaling {
       const known = [...session.recvMids.values()].filter((m) => m.kind === kind).length;
       tracksTypes[kind] = Math.max(tracksTypes[kind], known);
     }
-    session.awaitingOffer = true;
+    session.negotiation = 'offered';
     this.send(session, { type: 'offerData', data: { integratedTurnServers: this.turnServersFor(session), tracksTypes } });
   }
 
-  private async onSdpOffer(session: PeerSession, data: SdpOfferData): Promise<void> {
-    session.awaitingOffer = false;
+  private async onSdpOffer(session: PeerSession, data: SdpOfferData, epoch: number): Promise<void> {
+    if (!this.current(session, epoch)) return;
+    session.negotiation = 'answering';
     const parsed = parseClientOffer(data.sdpOffer.sdp, this.media.rtpCapabilities, data.midToTrackId ?? {});
     if (!parsed.ok) throw new Error(parsed.error);
     const offer = parsed.value;
-    const transport = await this.ensureTransport(session, offer);
+    const transport = await this.ensureTransport(session, offer, epoch);
+    if (!transport) return;
 
-    const added = await this.syncPublished(session, offer, transport, data);
-    await this.syncReceived(session, offer, transport);
+    const added = await this.syncPublished(session, offer, transport, data, epoch);
+    if (!this.current(session, epoch)) return;
+    await this.syncReceived(session, offer, transport, epoch);
+    if (!this.current(session, epoch)) return;
 
     const decisions: Record<string, MLineDecision> = {};
     const midToTrackId: Record<string, string> = {};
@@ -207,27 +237,46 @@ export class RoomSignaling {
     }, CONSUMER_RESUME_DELAY_MS).unref();
 
     if (added.length > 0) this.announceTracks(session, added);
+    this.answered(session);
+  }
+
+  /** The answer (or an error) is out: the next negotiation may start. */
+  private answered(session: PeerSession): void {
+    session.negotiation = 'idle';
     if (session.renegotiate) {
       session.renegotiate = false;
       this.offerData(session);
     }
   }
 
+  /** The session is still the endpoint that started work in `epoch` (it has not left since). */
+  private current(session: PeerSession, epoch: number): boolean {
+    return session.epoch === epoch && session.endpoint && !session.detached && this.sessions.get(session.peerId) === session;
+  }
+
   // --- media ----------------------------------------------------------------------------------------------
 
-  private async ensureTransport(session: PeerSession, offer: ClientOffer): Promise<types.WebRtcTransport> {
+  /** The session's transport (created on its first offer); undefined when the peer left while it was being made. */
+  private async ensureTransport(session: PeerSession, offer: ClientOffer, epoch: number): Promise<types.WebRtcTransport | undefined> {
     if (session.transport && !session.transport.closed) {
+      const existing = session.transport;
       // The SDK restarts ICE on every offer after its first: new client credentials need new server ones.
       if (session.clientIceUfrag !== offer.iceParameters.usernameFragment) {
         session.clientIceUfrag = offer.iceParameters.usernameFragment;
-        await session.transport.restartIce();
+        await existing.restartIce();
       }
-      return session.transport;
+      return this.current(session, epoch) && !existing.closed ? existing : undefined;
     }
     session.clientIceUfrag = offer.iceParameters.usernameFragment;
     const transport = await this.media.createWebRtcTransport();
-    await transport.connect({ dtlsParameters: offer.dtlsParameters });
+    if (!this.current(session, epoch)) {
+      transport.close();
+      return undefined;
+    }
+    // Owned by the session from now on: leave() closes it, whatever is still in flight.
     session.transport = transport;
+    await transport.connect({ dtlsParameters: offer.dtlsParameters });
+    if (!this.current(session, epoch) || transport.closed) return undefined;
     await transport.enableTraceEvent(['bwe']).catch(() => undefined);
     transport.on('trace', (trace) => {
       if (trace.type !== 'bwe') return;
@@ -241,7 +290,7 @@ export class RoomSignaling {
   }
 
   /** Producers for new send m-lines; tracks the client stopped sending are removed. */
-  private async syncPublished(session: PeerSession, offer: ClientOffer, transport: types.WebRtcTransport, data: SdpOfferData): Promise<PublishedTrack[]> {
+  private async syncPublished(session: PeerSession, offer: ClientOffer, transport: types.WebRtcTransport, data: SdpOfferData, epoch: number): Promise<PublishedTrack[]> {
     const offered = new Set<string>();
     const added: PublishedTrack[] = [];
     for (const line of offer.mLines) {
@@ -249,6 +298,10 @@ export class RoomSignaling {
       offered.add(line.trackId);
       if (session.published.has(line.trackId)) continue;
       const producer = await transport.produce({ ...line.producer, appData: { peerId: session.peerId, trackId: line.trackId } });
+      if (!this.current(session, epoch) || producer.closed) {
+        producer.close();
+        return [];
+      }
       const rids = line.sendRids.length > 0 ? line.sendRids : [];
       const variants = rids.filter((r): r is TrackEncoding => (trackEncodings as readonly string[]).includes(r));
       const track: PublishedTrack = {
@@ -269,7 +322,7 @@ export class RoomSignaling {
   }
 
   /** Consumers for the other endpoints' tracks on the client's free recvonly m-lines (paused until answered). */
-  private async syncReceived(session: PeerSession, offer: ClientOffer, transport: types.WebRtcTransport): Promise<void> {
+  private async syncReceived(session: PeerSession, offer: ClientOffer, transport: types.WebRtcTransport, epoch: number): Promise<void> {
     for (const line of offer.mLines) {
       if (line.trackId !== undefined || line.direction !== 'recvonly' || line.stopped) continue;
       if (!session.recvMids.has(line.mid)) session.recvMids.set(line.mid, { kind: line.type, trackId: undefined });
@@ -287,7 +340,18 @@ export class RoomSignaling {
       }
       if (!this.media.canConsume(track.producer.id, offer.rtpCapabilities)) continue;
       await this.media.ensureConsumable(track.producer.id, transport);
+      if (!this.current(session, epoch)) return;
+      if (track.producer.closed || session.received.has(track.trackId)) continue;
       const consumer = await transport.consume({ producerId: track.producer.id, rtpCapabilities: withoutRtx(offer.rtpCapabilities), paused: true, mid: free[0] });
+      if (!this.current(session, epoch)) {
+        consumer.close();
+        return;
+      }
+      // The publisher may have left while the consumer was being made: mediasoup closes it, it must not be kept.
+      if (consumer.closed || track.producer.closed) {
+        consumer.close();
+        continue;
+      }
       const publisherId = (track.producer.appData as { peerId: string }).peerId;
       free[1].trackId = track.trackId;
       session.received.set(track.trackId, { trackId: track.trackId, consumer, mid: free[0], publisherId });
@@ -318,6 +382,9 @@ export class RoomSignaling {
   }
 
   private unpublish(session: PeerSession, tracks: PublishedTrack[]): void {
+    // A receive-only peer that leaves changes nobody's media: no tracksRemoved {trackIds: []}, no renegotiation
+    // (each costs every other peer an ICE restart: O(N^2) with viewer churn).
+    if (tracks.length === 0) return;
     for (const t of tracks) {
       session.published.delete(t.trackId);
       t.producer.close();
@@ -326,6 +393,7 @@ export class RoomSignaling {
     const trackIds = tracks.map((t) => t.trackId);
     for (const other of this.endpoints()) {
       if (other === session) continue;
+      if (!trackIds.some((id) => other.knownTracks.has(id) || other.received.has(id))) continue;
       for (const id of trackIds) {
         other.knownTracks.delete(id);
         other.received.get(id)?.consumer.close();
@@ -337,13 +405,17 @@ export class RoomSignaling {
   }
 
   private renegotiate(session: PeerSession): void {
-    if (session.awaitingOffer) session.renegotiate = true;
+    if (session.negotiation !== 'idle') session.renegotiate = true;
     else this.offerData(session);
   }
 
   private leave(session: PeerSession): void {
+    session.epoch++;
+    session.negotiation = 'idle';
+    session.renegotiate = false;
     if (!session.endpoint) {
       session.transport?.close();
+      session.transport = undefined;
       return;
     }
     this.unpublish(session, [...session.published.values()]);
@@ -352,6 +424,7 @@ export class RoomSignaling {
     session.transport = undefined;
     session.received.clear();
     session.recvMids.clear();
+    session.knownTracks.clear();
     for (const other of this.endpoints()) this.send(other, { type: 'endpointRemoved', data: { id: session.peerId } });
   }
 

@@ -66,7 +66,7 @@ test('metrics endpoint exports the documented names', async (t) => {
     t.regex(text, /^fishjam_rooms 1$/m);
     t.regex(text, /^fishjam_peers 1$/m);
     t.true(text.includes(`fishjam_room_peers{room_id="${id}"} 1`));
-    for (const name of ['fishjam_forwarded_tracks', 'fishjam_worker_cpu_ratio', 'fishjam_worker_consumers', 'fishjam_worker_producers', 'fishjam_traffic_ingress_webrtc_total_bytes', 'fishjam_traffic_egress_http_total_bytes', 'fishjam_room_peer_connects_total', 'fishjam_http_request_duration_seconds_bucket', 'fishjam_cluster_nodes', 'process_cpu_seconds_total']) {
+    for (const name of ['fishjam_forwarded_tracks', 'fishjam_worker_cpu_ratio', 'fishjam_worker_consumers', 'fishjam_worker_producers', 'fishjam_worker_transports', 'fishjam_traffic_ingress_webrtc_total_bytes', 'fishjam_traffic_egress_http_total_bytes', 'fishjam_room_peer_connects_total', 'fishjam_http_request_duration_seconds_bucket', 'fishjam_cluster_nodes', 'process_cpu_seconds_total']) {
       t.regex(text, new RegExp(`^${name}`, 'm'), name);
     }
     t.regex(text, /fishjam_http_request_duration_seconds_count\{method="POST",route="\/room",status="201"\} 1/);

@@ -66,6 +66,8 @@ test('a server-socket subscriber and a webhook see RoomCreated ... TrackAdded ..
     { roomCreated: { roomId } },
     { peerAdded: { roomId, peerId } },
     { peerConnected: { roomId, peerId } },
+    // metadata given with `connect` is announced like an update (as the original does)
+    { peerMetadataUpdated: { roomId, peerId, metadata: JSON.stringify({ name: 'werift' }) } },
     { trackAdded: { roomId, peerId, track: { id: 'werift-audio', type: ServerTrackType.AUDIO, metadata: JSON.stringify({ kind: 'audio', source: 'werift' }) } } },
     { peerMetadataUpdated: { roomId, peerId, metadata: JSON.stringify({ name: 'renamed' }) } },
     { peerDeleted: { roomId, peerId } },
@@ -99,7 +101,8 @@ test('a peer that drops and comes back is PeerDisconnected then PeerConnected fo
   t.deepEqual(await second.closeResult(), { code: 1000, reason: 'Peer removed' });
   t.is((await n.api(`/room/${roomId}`, { method: 'DELETE' })).status, 204);
 
-  const kinds = ['roomCreated', 'peerAdded', 'peerConnected', 'peerDisconnected', 'peerConnected', 'peerDeleted', 'roomDeleted'];
+  // Removing a connected peer: PeerDisconnected, then PeerDeleted (as the original).
+  const kinds = ['roomCreated', 'peerAdded', 'peerConnected', 'peerDisconnected', 'peerConnected', 'peerDisconnected', 'peerDeleted', 'roomDeleted'];
   await waitFor(() => subscriber.received.some((m) => 'roomDeleted' in m && m.roomDeleted.roomId === roomId), 5000, 'RoomDeleted');
   t.deepEqual(subscriber.received.filter((m) => roomOf(m) === roomId).map(serverMessageKind), kinds);
   await waitFor(() => hooks.deliveries('/hook/reconnect').length === kinds.length, 5000, 'every webhook');

@@ -1,5 +1,5 @@
 import {
-  anyJson,
+  metadataJson,
   dict,
   either,
   int,
@@ -59,10 +59,10 @@ const bitrates: Reader<TrackBitrates> = either<number, Partial<Record<TrackEncod
 const trackEncodingData = object<{ trackId: string; encoding: TrackEncoding }>({ trackId: str, encoding });
 
 const specs: EventSpecs<ClientMediaEventData> = {
-  connect: { custom: false, data: withDefault(object({ metadata: anyJson }), () => ({ metadata: null })) },
+  connect: { custom: false, data: withDefault(object({ metadata: metadataJson }), () => ({ metadata: null })) },
   disconnect: { custom: false, data: noData },
-  updateEndpointMetadata: { custom: false, data: object({ metadata: anyJson }) },
-  updateTrackMetadata: { custom: false, data: object({ trackId: str, trackMetadata: anyJson }) },
+  updateEndpointMetadata: { custom: false, data: object({ metadata: metadataJson }) },
+  updateTrackMetadata: { custom: false, data: object({ trackId: str, trackMetadata: metadataJson }) },
   enableTrackEncoding: { custom: false, data: trackEncodingData },
   disableTrackEncoding: { custom: false, data: trackEncodingData },
   renegotiateTracks: { custom: true, data: noData },
@@ -70,7 +70,7 @@ const specs: EventSpecs<ClientMediaEventData> = {
     custom: true,
     data: object<SdpOfferData>({
       sdpOffer: object({ type: literal('offer'), sdp: str }),
-      trackIdToTrackMetadata: withDefault(dict(anyJson), () => ({})),
+      trackIdToTrackMetadata: withDefault(dict(metadataJson), () => ({})),
       trackIdToTrackBitrates: withDefault(dict(bitrates), () => ({})),
       midToTrackId: withDefault(dict(str), () => ({})),
     }),

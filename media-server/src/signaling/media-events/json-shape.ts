@@ -24,6 +24,18 @@ export const int: Reader<number> = (value, path) =>
 /** Metadata is opaque JSON owned by the application; absent (dropped by JSON.stringify as undefined) becomes null. */
 export const anyJson: Reader<unknown> = (value) => (value === undefined ? null : value);
 
+/**
+ * Metadata of a peer or track: kept by the room, sent to every other peer, to notifications and webhooks. Bounded so
+ * that one client cannot make every other one (and the node's memory) carry megabytes per update.
+ */
+export const MAX_METADATA_LENGTH = 16 * 1024;
+export const metadataJson: Reader<unknown> = (value, path) => {
+  const metadata = anyJson(value, path);
+  const length = JSON.stringify(metadata)?.length ?? 0;
+  if (length > MAX_METADATA_LENGTH) throw new ShapeError(`${path}: metadata of ${length} characters, more than ${MAX_METADATA_LENGTH}`);
+  return metadata;
+};
+
 export function literal<T extends string>(expected: T): Reader<T> {
   return (value, path) => (value === expected ? expected : fail(path, JSON.stringify(expected), value));
 }

@@ -1,3 +1,4 @@
+import { parseBoundedJson } from '../../json/bounded-json.js';
 import { isRecord, ShapeError, type Reader } from './json-shape.js';
 import type { ParseResult } from './parse-result.js';
 
@@ -17,15 +18,18 @@ export interface EventSpec<T> {
 
 export type EventSpecs<Map> = { [K in keyof Map & string]: EventSpec<Map[K]> };
 
+/**
+ * A media event is at most one websocket frame (1 MiB, the socket's own limit) and nested at most 64 levels: room for
+ * any SDP offer and application metadata, none for values that make JSON.stringify overflow the stack later.
+ */
+export const MEDIA_EVENT_LIMITS = { maxLength: 1024 * 1024, maxDepth: 64 } as const;
+
 export const noData: Reader<undefined> = () => undefined;
 
 export function parseEnvelope<Map>(specs: EventSpecs<Map>, json: string): ParseResult<EventOf<Map>> {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(json);
-  } catch {
-    return { ok: false, error: 'media event is not JSON' };
-  }
+  const bounded = parseBoundedJson(json, MEDIA_EVENT_LIMITS);
+  if (!bounded.ok) return { ok: false, error: `media event is ${bounded.error === 'not JSON' ? 'not JSON' : bounded.error}` };
+  const raw = bounded.value;
   if (!isRecord(raw) || typeof raw.type !== 'string') return { ok: false, error: 'media event has no type' };
   let event: Record<string, unknown> = raw;
   let custom = false;

@@ -19,7 +19,7 @@ import {
   offeredSendRids,
   type OfferedExtension,
 } from './offered-media.js';
-import { producerRtpParameters, routerExtension, type ExtensionIdPolicy } from './producer-parameters.js';
+import { isNegotiatedExtension, producerRtpParameters, routerExtension, type ExtensionIdPolicy } from './producer-parameters.js';
 import type { SdpResult } from './sdp-result.js';
 
 export type MediaDirection = 'sendrecv' | 'sendonly' | 'recvonly' | 'inactive';
@@ -202,7 +202,8 @@ function sameCodec(a: RtpCodecCapability, b: RtpCodecParameters): boolean {
 /**
  * The client's receive capabilities, as mediasoup wants them for consuming: codecs as offered (mediasoup matches
  * them to the router's by mime type and parameters; the Consumer then uses the router's payload types) and header
- * extensions under the ids chosen by the policy (mediasoup keeps only those whose id equals the router's).
+ * extensions under the ids chosen by the policy. With our mediasoup patch (tools/mediasoup/patches) a Consumer takes
+ * these ids even where they differ from the router's, and the worker rewrites forwarded packets to them.
  */
 function clientRtpCapabilities(mLines: OfferMLine[], caps: RtpCapabilities, policy: ExtensionIdPolicy): RtpCapabilities {
   const codecs: RtpCodecCapability[] = [];
@@ -225,6 +226,8 @@ function clientRtpCapabilities(mLines: OfferMLine[], caps: RtpCapabilities, poli
       codecs.push(capability);
     }
     for (const ext of line.extensions) {
+      // Only what the answer declares: the worker writes every other extension of a forwarded packet as padding.
+      if (!isNegotiatedExtension(ext.uri)) continue;
       const routerExt = routerExtension(caps, kind, ext.uri, 'send');
       if (routerExt === undefined) continue;
       if (headerExtensions.some((h) => h.kind === kind && h.uri === ext.uri)) continue;

@@ -18,8 +18,9 @@ import type { SdpResult } from './sdp-result.js';
 /**
  * Which ids the answer (and so the parameters) give header extensions.
  * 'offer' (default): the offerer's ids, as JSEP requires; Chromium rejects an answer that reassigns them ("RTP
- * extension ID reassignment not supported"). mediasoup forwards packets with its router's fixed ids, so a Consumer
- * keeps only the extensions whose offered id happens to equal the router's; media still flows without them.
+ * extension ID reassignment not supported"). Unpatched mediasoup forwards packets with its router's fixed ids;
+ * our patch of the worker (media-server/tools/mediasoup/patches/downlink-extension-ids.patch) rewrites each packet
+ * sent to a Consumer to the Consumer's ids, which are the offer's: transport-cc then works on the downlink.
  * 'router': mediasoup's ids everywhere; only for clients that follow the answer's ids (werift does, Chromium not).
  */
 export type ExtensionIdPolicy = 'router' | 'offer';
@@ -41,13 +42,12 @@ export function routerExtension(
 }
 
 /**
- * The only extensions negotiated with a client. mediasoup writes its own fixed ids (mid 1, abs-send-time 4,
- * transport-cc 5, audio-level 6, orientation 8, toffset 9, playout-delay 11, ...) into every forwarded packet, and the
- * browser reads each id with the meaning the BUNDLE negotiated for it. Chromium offers sdes:mid as 4: negotiated, it
- * reads mediasoup's abs-send-time bytes in forwarded video as an unknown MID and drops the packets (measured: 0 frames
- * decoded); playout-delay (its 5) would read transport-cc bytes. So only what the uplink needs, and no MID, is
- * negotiated: both sides demultiplex by the SSRCs in the SDP (and by rid for simulcast), and every other id in
- * forwarded packets means nothing to the browser.
+ * The only extensions negotiated with a client. Unpatched mediasoup writes its own fixed ids (mid 1, abs-send-time 4,
+ * transport-cc 5, audio-level 6, ...) into every forwarded packet, and Chromium, reading them with its own meanings
+ * (its mid is 4), dropped all forwarded video. The patched worker writes each forwarded packet with the receiving
+ * client's ids and turns every extension outside this set into padding. MID stays out: both sides demultiplex by the
+ * SSRCs in the SDP (and by rid for simulcast). transport-cc (and abs-send-time) give mediasoup a downlink bandwidth
+ * estimate, which moves simulcast subscribers between layers as their link allows.
  */
 const NEGOTIATED_URIS: ReadonlySet<string> = new Set([
   RID_URI,
@@ -61,6 +61,10 @@ const NEGOTIATED_URIS: ReadonlySet<string> = new Set([
  * What an answer lists on every m-line under the offer's ids, whatever flows on it: Chromium offers a new m-line
  * only the extensions its earlier m-lines got answered with, and refuses its own simulcast offer without rid.
  */
+export function isNegotiatedExtension(uri: string): boolean {
+  return NEGOTIATED_URIS.has(uri);
+}
+
 export function answerableExtensions(offered: OfferedExtension[]): RtpHeaderExtensionParameters[] {
   return offered.filter((e) => NEGOTIATED_URIS.has(e.uri)).map((e) => ({ uri: e.uri as RtpHeaderExtensionUri, id: e.id }));
 }
@@ -113,13 +117,22 @@ export function chooseSendCodecs(
   return { ok: false, error: `no ${kind} codec of the offer (${names || 'none'}) is supported by the router` };
 }
 
+/**
+ * Chromium encodes every simulcast VP8 stream with three temporal layers (libwebrtc's default when the sender sets no
+ * scalabilityMode, which the SDK does not), and the SDP does not say so. Without this, mediasoup assumes one temporal
+ * layer, targets temporal layer 0 and drops every frame of layers 1 and 2: subscribers got 7-8 fps of a 30 fps
+ * publisher. Declaring more temporal layers than a stream carries is harmless (a packet without a temporal index, as
+ * H264 without frame marking, is always forwarded); declaring fewer throws frames away.
+ */
+const SIMULCAST_SCALABILITY_MODE = 'L1T3';
+
 function sendEncodings(media: MediaAttributes, hasRtx: boolean, extensions: RtpHeaderExtensionParameters[]) {
   const rids = offeredSendRids(media);
   if (rids.length > 0) {
     if (!extensions.some((e) => e.uri === RID_URI)) {
       return { ok: false as const, error: 'simulcast by rid needs the rtp-stream-id header extension' };
     }
-    return { ok: true as const, value: rids.map((rid): RtpEncodingParameters => ({ rid })) };
+    return { ok: true as const, value: rids.map((rid): RtpEncodingParameters => ({ rid, scalabilityMode: SIMULCAST_SCALABILITY_MODE })) };
   }
   const ssrcs = offeredSsrcs(media);
   const withRtx = (ssrc: number): RtpEncodingParameters => {
