@@ -1,12 +1,40 @@
 // A port mapper like Erlang's EPMD on TCP 4369: the first node on a host serves it, later nodes register with it,
 // and a peer finds a node's distribution port by asking `<host>:4369` for the node's name. A registration lives as
 // long as its TCP connection; if the serving node goes away, a registered node takes over serving.
-// Wire format: one JSON object per line.
+// Wire format: one JSON object per line, at most MAX_LINE bytes. The mapper listens only on the dist listener's
+// address; a connection that has not registered is closed after IDLE_MS or when it sends a line too long.
 import net from 'node:net';
-import readline from 'node:readline';
 import type { Logger } from 'pino';
 
 export const PORT_MAPPER_PORT = 4369;
+/** longest request or answer line (a node name is at most a few hundred bytes) */
+export const MAX_LINE = 1024;
+/** an unregistered connection (a lookup) has this long to ask and be answered */
+export const IDLE_MS = 5000;
+
+/** Calls `onLine` for each line; destroys the socket when a line grows past MAX_LINE without a newline. */
+export function readLines(socket: net.Socket, onLine: (line: string) => void): void {
+  let buffered = '';
+  socket.setEncoding('utf8');
+  socket.on('data', (chunk: string) => {
+    buffered += chunk;
+    for (let nl = buffered.indexOf('\n'); nl >= 0 && !socket.destroyed; nl = buffered.indexOf('\n')) {
+      const line = buffered.slice(0, nl);
+      buffered = buffered.slice(nl + 1);
+      onLine(line);
+    }
+    if (buffered.length > MAX_LINE) socket.destroy();
+  });
+}
+
+function parse(line: string): Record<string, unknown> | undefined {
+  try {
+    const v = JSON.parse(line) as unknown;
+    return v && typeof v === 'object' ? (v as Record<string, unknown>) : undefined;
+  } catch {
+    return undefined;
+  }
+}
 
 export interface PortMapperHandle {
   readonly serving: boolean;
@@ -43,9 +71,10 @@ export async function registerWithPortMapper(options: {
       socket.setNoDelay(true);
       let done = false;
       socket.once('connect', () => socket.write(JSON.stringify({ op: 'register', name: options.name, port: options.port }) + '\n'));
-      readline.createInterface({ input: socket }).on('error', () => undefined).once('line', (line) => {
+      readLines(socket, (line) => {
+        if (done) return;
         done = true;
-        const ok = (JSON.parse(line) as { ok?: boolean }).ok === true;
+        const ok = parse(line)?.ok === true;
         if (ok) client = socket;
         else socket.destroy();
         resolve(ok);
@@ -83,16 +112,18 @@ export async function registerWithPortMapper(options: {
 function handleMapperClient(socket: net.Socket, names: Map<string, number>): void {
   let registered: string | undefined;
   socket.on('error', () => undefined);
-  readline.createInterface({ input: socket }).on('error', () => undefined).on('line', (line) => {
-    let request: { op?: string; name?: unknown; port?: unknown };
-    try {
-      request = JSON.parse(line) as typeof request;
-    } catch {
-      return socket.destroy();
-    }
-    if (request.op === 'register' && typeof request.name === 'string' && Number.isInteger(request.port)) {
+  // Until it registers, a connection gets IDLE_MS; a registration lives as long as its connection.
+  socket.setTimeout(IDLE_MS, () => {
+    if (registered === undefined) socket.destroy();
+  });
+  readLines(socket, (line) => {
+    const request = parse(line) as { op?: string; name?: unknown; port?: unknown } | undefined;
+    if (!request) return socket.destroy();
+    if (registered !== undefined) return socket.destroy(); // a registered connection has nothing more to say
+    if (request.op === 'register' && typeof request.name === 'string' && request.name.length <= 255 && Number.isInteger(request.port)) {
       if (names.has(request.name)) return void socket.end(JSON.stringify({ ok: false, error: 'name taken' }) + '\n');
       registered = request.name;
+      socket.setTimeout(0);
       names.set(request.name, request.port as number);
       socket.write(JSON.stringify({ ok: true }) + '\n');
     } else if (request.op === 'lookup' && typeof request.name === 'string') {
@@ -120,11 +151,15 @@ export function lookupPort(host: string, name: string, mapperPort: number, timeo
       clearTimeout(timer);
       reject(error);
     });
-    readline.createInterface({ input: socket }).on('error', () => undefined).once('line', (line) => {
+    socket.once('close', () => {
+      clearTimeout(timer);
+      reject(new Error(`port mapper at ${host}:${mapperPort} closed without answering`));
+    });
+    readLines(socket, (line) => {
       clearTimeout(timer);
       socket.destroy();
-      const answer = JSON.parse(line) as { port?: number; error?: string };
-      if (typeof answer.port === 'number') resolve(answer.port);
+      const answer = parse(line);
+      if (typeof answer?.port === 'number') resolve(answer.port);
       else reject(new Error(`${name} is not registered at ${host}:${mapperPort}`));
     });
   });
