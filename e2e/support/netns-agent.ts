@@ -34,7 +34,14 @@ interface WatchOp {
   intervalMs: number;
   timeoutMs: number;
 }
-type Request = { id: number } & (HttpOp | PeerJoinOp | BurstOp | WatchOp);
+interface ManyOp {
+  op: 'requests';
+  items: Array<{ method: string; url: string; body?: unknown }>;
+  token: string;
+  concurrency: number;
+  timeoutMs: number;
+}
+type Request = { id: number } & (HttpOp | PeerJoinOp | BurstOp | WatchOp | ManyOp);
 
 export interface HttpResult {
   status: number;
@@ -148,6 +155,19 @@ async function watchHealth(op: WatchOp): Promise<{ reachedAt: number | undefined
   return { reachedAt: undefined, last };
 }
 
+/** Many requests, `concurrency` at a time, answered in the order given. */
+async function requests(op: ManyOp): Promise<HttpResult[]> {
+  const out: HttpResult[] = new Array(op.items.length);
+  let next = 0;
+  const worker = async () => {
+    for (let i = next++; i < op.items.length; i = next++) {
+      out[i] = await http({ ...op.items[i]!, token: op.token, timeoutMs: op.timeoutMs });
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, op.concurrency) }, worker));
+  return out;
+}
+
 async function run(request: Request): Promise<unknown> {
   switch (request.op) {
     case 'http':
@@ -158,6 +178,8 @@ async function run(request: Request): Promise<unknown> {
       return createBurst(request);
     case 'watchHealth':
       return watchHealth(request);
+    case 'requests':
+      return requests(request);
   }
 }
 

@@ -183,7 +183,11 @@ export async function startAgent(ns: string): Promise<Agent> {
   };
 }
 
-/** A media server process (media-server/dist/main.js) inside `ns`. */
+/**
+ * A media server process inside `ns`: media-server/dist/main.js, or with `fromSource` media-server/src/main.ts run
+ * through tsx (the tree as it is, without a build). The child is the node itself (`ip netns exec` execs it), so
+ * signals sent to it (SIGSTOP, SIGKILL) reach the node.
+ */
 export interface NsNode {
   readonly child: ChildProcess;
   readonly ns: string;
@@ -191,9 +195,11 @@ export interface NsNode {
   exited(): boolean;
 }
 
-export function spawnNode(ns: string, env: Record<string, string>): NsNode {
+export function spawnNode(ns: string, env: Record<string, string>, options: { fromSource?: boolean } = {}): NsNode {
   const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('FJ_') && !k.startsWith('JF_'))) as Record<string, string>;
-  const child = spawn('ip', ['netns', 'exec', ns, process.execPath, path.join(root, 'media-server/dist/main.js')], {
+  const entry = options.fromSource ? ['--import', 'tsx', path.join(root, 'media-server/src/main.ts')] : [path.join(root, 'media-server/dist/main.js')];
+  const child = spawn('ip', ['netns', 'exec', ns, process.execPath, ...entry], {
+    cwd: path.join(root, 'media-server'),
     env: { ...clean, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
