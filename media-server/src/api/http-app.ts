@@ -6,6 +6,7 @@ import type { Logger } from 'pino';
 import type { RoomService } from '../rooms/room-service.js';
 import { bearerAuth } from './auth.js';
 import { errorHandling } from './error-handling.js';
+import { refusedBodyLingering } from './json-body.js';
 import { mountAdminRoutes } from './routes/admin-routes.js';
 import { mountHealthRoute, mountProbeRoutes, type HealthSource } from './routes/health-routes.js';
 import { mountOpenApiRoute } from './routes/openapi-route.js';
@@ -33,8 +34,16 @@ export interface HttpAppDeps {
 export function createHttpApp(deps: HttpAppDeps): Koa {
   const app = new Koa();
   app.proxy = true;
+  // What reaches koa's own error event: a connection failing after the response began (a client that hangs up while
+  // a refused body is being discarded, say) is routine; anything else is a bug. Logged with the node's logger, not
+  // koa's console.error.
+  app.on('error', (error: Error & { headerSent?: boolean; code?: string }) => {
+    if (error.headerSent) deps.logger.debug({ err: error.message, code: error.code }, 'HTTP connection failed after the response began');
+    else deps.logger.error({ err: error }, 'HTTP request failed outside the error handling');
+  });
   app.use(cors({ origin: '*', allowHeaders: ['authorization', 'content-type'], maxAge: 3600 }));
   if (deps.observeRequest) app.use(requestMetrics(deps.observeRequest));
+  app.use(refusedBodyLingering()); // outside the error handling: it sends the 413 of a too-large body
   app.use(errorHandling(deps.logger));
 
   const open = new Router();

@@ -1,15 +1,21 @@
 // The node's integrated TURN server. Fishjam's web SDK only uses relay candidates (iceTransportPolicy "relay") from
 // the TURN servers the server names in offerData, so every node runs one: coturn (Debian package `coturn`) as a
-// child process with a random shared secret, relaying only to this node's own WebRTC addresses (never an open relay).
-// It is restarted if it dies.
+// child process with a random shared secret, relaying only to this node's own WebRTC addresses (never an open relay,
+// and UDP only: see coturn-config.ts for what it can and cannot restrict). It is restarted if it dies.
+//
+// The secret never appears on a command line (any local user reads those with `ps`) nor in coturn's environment:
+// coturn reads it from a configuration file with mode 0600 in a private directory (mkdtemp, 0700), which is removed
+// when the TURN server stops.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import dgram from 'node:dgram';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import type { Logger } from 'pino';
+import { coturnConfig } from './coturn-config.js';
+import { exposedUdpSockets, type PortRange } from './udp-exposure.js';
 
 export interface TurnServerOptions {
   readonly binary: string;
@@ -22,6 +28,8 @@ export interface TurnServerOptions {
   readonly relayMaxPort: number;
   /** the only peers the relay may send to: this node's WebRTC addresses */
   readonly allowedPeerIps: readonly string[];
+  /** this node's WebRTC (mediasoup) ports; with them, other UDP sockets reachable through the relay are warned about */
+  readonly mediaPorts?: PortRange;
   readonly logger: Logger;
 }
 
@@ -29,6 +37,10 @@ export interface TurnServer {
   readonly secret: string;
   readonly port: number;
   readonly announcedIp: string;
+  /** coturn's configuration file (it holds the secret; mode 0600; gone once stopped) */
+  readonly configFile: string;
+  /** the running coturn's process id, if one runs */
+  readonly pid: number | undefined;
   stop(): Promise<void>;
 }
 
@@ -36,21 +48,23 @@ export async function startTurnServer(options: TurnServerOptions): Promise<TurnS
   const secret = randomBytes(24).toString('base64url');
   const port = await firstFreePort(options.listenIp, options.port, options.port + 200);
   const workdir = mkdtempSync(path.join(os.tmpdir(), 'fishjam-turn-'));
-  const args = [
-    '-n', '--no-cli', '--no-tls', '--no-dtls', '--no-software-attribute', '--fingerprint',
-    `--listening-ip=${options.listenIp}`, `--listening-port=${port}`,
-    `--relay-ip=${relayIpFor(options.listenIp)}`,
-    `--min-port=${options.relayMinPort}`, `--max-port=${options.relayMaxPort}`,
-    '--use-auth-secret', `--static-auth-secret=${secret}`, '--realm=fishjam',
-    '--denied-peer-ip=0.0.0.0-255.255.255.255',
-    ...options.allowedPeerIps.map((ip) => `--allowed-peer-ip=${ip}`),
-    ...(options.allowedPeerIps.some((ip) => ip.startsWith('127.')) ? ['--allow-loopback-peers'] : []),
-    `--userdb=${path.join(workdir, 'turndb')}`, `--pidfile=${path.join(workdir, 'turn.pid')}`,
-    '--log-file=stdout', '--simple-log',
-  ];
-  if (options.announcedIp !== options.listenIp && net.isIP(options.announcedIp) && options.listenIp !== '0.0.0.0') {
-    args.push(`--external-ip=${options.announcedIp}/${options.listenIp}`);
+  chmodSync(workdir, 0o700); // mkdtemp's default already; said out loud because the secret lives here
+  const configFile = path.join(workdir, 'turnserver.conf');
+  const relayIp = relayIpFor(options.listenIp);
+  try {
+    const externalIp =
+      options.announcedIp !== options.listenIp && net.isIP(options.announcedIp) && options.listenIp !== '0.0.0.0'
+        ? `${options.announcedIp}/${options.listenIp}`
+        : undefined;
+    const text = coturnConfig({ ...options, port, relayIp, externalIp, secret, workdir });
+    writeFileSync(configFile, text, { mode: 0o600, flag: 'wx' });
+  } catch (error) {
+    rmSync(workdir, { recursive: true, force: true });
+    throw error;
   }
+  // Only the file on the command line; and no inherited environment (the node's own secrets live there).
+  const args = ['-c', configFile];
+  const env = { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin' };
 
   let child: ChildProcess | undefined;
   let stopping = false;
@@ -60,7 +74,7 @@ export async function startTurnServer(options: TurnServerOptions): Promise<TurnS
     ? ['/usr/bin/setpriv', ['--pdeathsig', 'KILL', '--', options.binary, ...args]]
     : [options.binary, args];
   const launch = (): ChildProcess => {
-    const proc = spawn(command, commandArgs, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const proc = spawn(command, commandArgs, { stdio: ['ignore', 'pipe', 'pipe'], env });
     let tail = '';
     const keep = (d: Buffer) => (tail = (tail + d.toString()).slice(-2000));
     proc.stdout!.on('data', keep);
@@ -87,14 +101,19 @@ export async function startTurnServer(options: TurnServerOptions): Promise<TurnS
       'Install Debian package coturn, or set FJ_WEBRTC_TURN_BIN to its turnserver binary.');
   }
   options.logger.info({ port, relay: `${options.relayMinPort}-${options.relayMaxPort}`, announced: options.announcedIp }, 'TURN server ready');
+  if (options.mediaPorts) warnAboutExposedUdp(options, port, options.mediaPorts);
   return {
     secret,
     port,
     announcedIp: options.announcedIp,
+    configFile,
+    get pid() {
+      return child && child.exitCode === null && child.signalCode === null ? child.pid : undefined;
+    },
     stop: async () => {
       stopping = true;
       const proc = child;
-      if (proc && proc.exitCode === null) {
+      if (proc && proc.exitCode === null && proc.signalCode === null) {
         const exited = new Promise((r) => proc.once('exit', r));
         proc.kill('SIGTERM');
         const timer = setTimeout(() => proc.kill('SIGKILL'), 2000);
@@ -104,6 +123,23 @@ export async function startTurnServer(options: TurnServerOptions): Promise<TurnS
       rmSync(workdir, { recursive: true, force: true });
     },
   };
+}
+
+/** Logs the UDP sockets besides the media ports and coturn's own that a TURN user can reach (see udp-exposure.ts). */
+function warnAboutExposedUdp(options: TurnServerOptions, port: number, mediaPorts: PortRange): void {
+  let table = '';
+  try {
+    table = ['/proc/net/udp', '/proc/net/udp6'].filter((f) => existsSync(f)).map((f) => readFileSync(f, 'utf8')).join('\n');
+  } catch {
+    return; // not Linux, or no procfs: nothing to tell
+  }
+  const expected = [mediaPorts, { min: port, max: port }, { min: options.relayMinPort, max: options.relayMaxPort }];
+  const exposed = exposedUdpSockets(table, options.allowedPeerIps, expected);
+  if (exposed.length === 0) return;
+  options.logger.warn(
+    { sockets: exposed.slice(0, 20).map((s) => `${s.ip}:${s.port}`), count: exposed.length, peers: options.allowedPeerIps },
+    'UDP sockets outside the media ports are bound on the WebRTC address (or on 0.0.0.0): TURN users can send datagrams to them; bind those services elsewhere',
+  );
 }
 
 function relayIpFor(listenIp: string): string {
