@@ -1,14 +1,16 @@
 // /socket/peer/websocket: one peer's socket. Before authentication only an auth_request is accepted (anything else
 // closes 1000 "unauthenticated"); the token is checked against the room's registry (close reasons as Fishjam's).
 // After it, media events go to the room's signalling and garbage frames are ignored, never fatal.
+// Supervised (../api/socket-supervision.ts): a socket not authenticated within the auth deadline closes 1000
+// "unauthenticated"; one that misses a pong is terminated, which leaves its peer `disconnected` (so the room's
+// peerDisconnectedTimeout starts); a message whose handling throws closes this socket 1011, never the node.
 import type { Logger } from 'pino';
 import type { WebSocket } from 'ws';
+import { closeSocket, watchSocket, withErrorBoundary, type LivenessTimings } from '../api/socket-supervision.js';
 import { decodePeerMessage, encodePeerMessage } from '../proto/index.js';
 import { verifyPeerToken } from '../rooms/peer-token.js';
 import type { RoomRegistry } from '../rooms/room-registry.js';
 import type { SignalingHub } from './signaling-hub.js';
-
-const HEARTBEAT_MS = 30_000;
 
 export interface PeerSocketDeps {
   readonly registry: RoomRegistry;
@@ -16,16 +18,16 @@ export interface PeerSocketDeps {
   readonly secretKeyBase: string;
   readonly logger: Logger;
   readonly now?: () => number;
+  /** auth deadline and ping interval (defaults: 5 s, 30 s) */
+  readonly liveness?: Partial<LivenessTimings>;
 }
 
 export function handlePeerSocket(socket: WebSocket, deps: PeerSocketDeps): void {
   let joined: { roomId: string; peerId: string } | undefined;
-  const heartbeat = setInterval(() => socket.ping(), HEARTBEAT_MS).unref();
-  const close = (code: number, reason: string): void => {
-    if (socket.readyState === socket.OPEN || socket.readyState === socket.CONNECTING) socket.close(code, reason);
-  };
+  const watch = watchSocket(socket, { timings: deps.liveness, unauthenticatedReason: 'unauthenticated', logger: deps.logger, what: 'peer socket' });
+  const close = (code: number, reason: string): void => closeSocket(socket, code, reason);
 
-  socket.on('message', (data, isBinary) => {
+  socket.on('message', withErrorBoundary(socket, deps.logger, 'peer socket', (data, isBinary) => {
     const bytes = Array.isArray(data) ? Buffer.concat(data) : Buffer.from(data as Buffer);
     const decoded = isBinary ? decodePeerMessage(bytes) : undefined;
     if (!joined) {
@@ -42,7 +44,7 @@ export function handlePeerSocket(socket: WebSocket, deps: PeerSocketDeps): void 
       return;
     }
     deps.hub.receive(joined.roomId, joined.peerId, decoded.value.mediaEvent.data);
-  });
+  }));
 
   function authenticate(token: string): string | undefined {
     const claims = verifyPeerToken(token, deps.secretKeyBase, (deps.now ?? Date.now)());
@@ -53,6 +55,7 @@ export function handlePeerSocket(socket: WebSocket, deps: PeerSocketDeps): void 
     if (!peer) return 'peer not found';
     if (peer.status === 'connected' || deps.hub.isAttached(claims.roomId, claims.peerId)) return 'peer already connected';
     joined = { roomId: claims.roomId, peerId: claims.peerId };
+    watch.authenticated();
     socket.send(encodePeerMessage({ authenticated: {} }));
     deps.hub.attach(claims.roomId, claims.peerId, {
       send: (data) => {
@@ -64,13 +67,15 @@ export function handlePeerSocket(socket: WebSocket, deps: PeerSocketDeps): void 
     return undefined;
   }
 
-  socket.on('close', () => {
-    clearInterval(heartbeat);
-    if (joined) {
-      deps.hub.detach(joined.roomId, joined.peerId);
-      deps.registry.markDisconnected(joined.roomId, joined.peerId);
+  socket.on('close', withErrorBoundary(socket, deps.logger, 'peer socket close', () => {
+    if (!joined) return;
+    const { roomId, peerId } = joined;
+    try {
+      deps.hub.detach(roomId, peerId);
+    } finally {
+      deps.registry.markDisconnected(roomId, peerId);
     }
-  });
+  }));
   socket.on('error', (error) => {
     deps.logger.warn({ err: error.message }, 'peer socket error');
     socket.terminate();
