@@ -74,6 +74,8 @@ RUN npm ci --workspace media-server --include-workspace-root=false --ignore-scri
  && npm cache clean --force 2>/dev/null; rm -rf /root/.npm
 COPY --from=deps /app/node_modules/mediasoup/worker/out/Release/mediasoup-worker \
      /app/node_modules/mediasoup/worker/out/Release/mediasoup-worker
+# The JS half of our mediasoup patch (media-server/tools/mediasoup/patches), applied in the deps stage.
+COPY --from=deps /app/node_modules/mediasoup/node/lib/ortc.js /app/node_modules/mediasoup/node/lib/ortc.js
 
 # ---------------------------------------------------------------------------------------------------------------------
 FROM ${NODE_IMAGE} AS runtime

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # One-step set-up on Debian 12 + node 20 (run as root, or with sudo):
-#   system packages -> npm ci -> mediasoup worker (prebuilt, cached, or built from Debian libs) -> TypeScript build.
+#   system packages -> npm ci -> mediasoup worker (cached, or built with our patches against Debian libs) -> TypeScript build.
 # Idempotent: a second run installs nothing new and reuses the cached worker.
 # Usage: bash scripts/setup.sh [--test]   (--test also installs what the test suites need: chromium, dnsmasq, iproute2)
 set -euo pipefail
@@ -17,7 +17,7 @@ as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 # coturn is the integrated TURN server each node runs (Fishjam's web SDK only connects through TURN relays).
 BUILD_PKGS=(build-essential pkg-config libuv1-dev libssl-dev libsrtp2-dev libabsl-dev libflatbuffers-dev
   flatbuffers-compiler ninja-build python3-invoke coturn)
-TEST_PKGS=(chromium dnsmasq-base iproute2 wrk procps unzip)
+TEST_PKGS=(chromium dnsmasq-base iproute2 iptables wrk procps unzip)
 want=("${BUILD_PKGS[@]}")
 [ "$WITH_TEST_DEPS" = 1 ] && want+=("${TEST_PKGS[@]}")
 missing=()

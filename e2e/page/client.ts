@@ -9,6 +9,8 @@ interface JoinOptions {
   audio: boolean;
   video: boolean;
   simulcast: boolean;
+  /** camera size asked of the fake device (default 640x480: three simulcast layers, 640, 320 and 160 wide) */
+  videoSize?: { width: number; height: number };
 }
 
 const log: string[] = [];
@@ -46,7 +48,8 @@ async function join(o: JoinOptions): Promise<string> {
   client.connect({ token: o.token, peerMetadata: { name: o.name }, signaling: { host: o.host, protocol: 'ws' } });
   const peerId = await joined;
   note(`joined ${peerId}`);
-  const stream = await navigator.mediaDevices.getUserMedia({ audio: o.audio, video: o.video ? { width: 1280, height: 720 } : false });
+  if (!o.audio && !o.video) return peerId; // receive only
+  const stream = await navigator.mediaDevices.getUserMedia({ audio: o.audio, video: o.video ? (o.videoSize ?? { width: 640, height: 480 }) : false });
   for (const track of stream.getTracks()) {
     const simulcast = track.kind === 'video' && o.simulcast;
     await client.addTrack(
