@@ -76,6 +76,7 @@ export async function startNode(config: Config, logger: Logger): Promise<Fishjam
         ...config.webrtc.turn,
         announcedIp: config.webrtc.turn.announcedIp ?? webrtcAddress,
         allowedPeerIps: await relayTargets(webrtcAddress, config.webrtc.listenIp, logger),
+        mediaPorts: { min: config.webrtc.minPort, max: config.webrtc.maxPort },
         logger,
       });
     } catch (error) {
