@@ -202,7 +202,7 @@ function parseDist(r: EnvReader, host: HostFacts): DistConfig {
     if (strategy === 'NODES_LIST' && nodes.length === 0) {
       r.warn('FJ_DIST_NODES is empty: this node will only join a cluster when another node connects to it');
     }
-    if (cookieRaw === undefined) r.warn(`FJ_DIST_COOKIE is not set: using the default cookie "${DEFAULT_COOKIE}"; set a secret one outside loopback`);
+    if (cookieRaw === undefined) r.warn('FJ_DIST_COOKIE is not set: the cookie is derived from FJ_SERVER_API_TOKEN (every node of the cluster needs the same token)');
   }
   if ((minPort === undefined) !== (maxPort === undefined)) {
     r.fail('FJ_DIST_MIN_PORT and FJ_DIST_MAX_PORT must be set together (a port range, e.g. 9000 and 9000)');
