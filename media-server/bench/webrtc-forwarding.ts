@@ -1,179 +1,112 @@
-// Forwarding capacity of one mediasoup worker: how many consumers of one video producer it sustains at a CPU budget of
-// 85% of one core, through our server vs a bare mediasoup script, in the same run (benchmark, not a test).
+// Forwarding cost of one mediasoup worker, ours vs bare mediasoup, measured so that it gives the same answer twice
+// (benchmark, not a test). Setups run side by side and take turns in short slices; the primary figure is worker CPU
+// per forwarded packet.
 //
-//   bare: mediasoup worker -> router (our codecs) -> a werift publisher on a WebRtcTransport -> N WebRtcTransports
-//         (one port each) with one consumer each, negotiated directly (no signalling), each received by werift.
-//   bare+server: the same with every transport on one WebRtcServer port, as our server does.
-//   ours: a whole node in-process (startTestNode, 1 worker: WebRtcServer, room router, audio level observer,
-//         metrics reporter's per-transport getStats every second, ...), the publisher and every receiver a werift
-//         client joining through the peer websocket (auth, connect, offerData, sdpOffer, sdpAnswer) like the SDK.
+//   ours:   a whole node in a child process (bench/forwarding-node.ts: startTestNode with 1 worker: WebRtcServer, room
+//           router, audio level observer, per-transport stats polling, ...); the publisher and every receiver are
+//           werift clients joining through the REST API and the peer socket like the SDK (src/load/load-peer.ts).
+//   bare:   a bare mediasoup script in this process: worker -> router (our codecs) -> WebRtcServer (one port, as ours)
+//           -> a werift publisher's transport and one transport + consumer per werift receiver, negotiated directly.
+//   bare B: a second, identical bare script: bare vs bare B is the A/A run that shows the noise floor.
 //
-// Receivers drop the media they get before decrypting it (see benchPeer), except one per setup that counts it.
-// The consumer count is ramped in steps; at each step the worker's CPU (from /proc/<pid>/stat) is measured over a
-// window while the producer sends a fixed VP8-shaped stream (30 fps x 5 packets x 1100 B, about 1.3 Mbit/s). The
-// consumers at 85% come from the measured points (interpolated if crossed, else a least-squares line extrapolated).
+// All three workers are pinned to the same core (taskset), this process and ours' node process to the other cores.
+// Each setup has the same number of receivers, and its publisher (VP8-shaped, 30 fps x 5 packets x 1100 B = 150 pkt/s)
+// sends only during its own slice: a round is one slice of each setup (order rotated every round), and a slice's
+// figure is the worker's CPU over the slice (/proc/<pid>/task/*/schedstat: nanoseconds, where /proc/<pid>/stat counts
+// 10 ms ticks) divided by the packets its consumers forwarded in it (consumer stats, read outside the CPU window).
+// A repetition builds fresh setups, runs the rounds and takes the median of the per-round ratios; the result is the
+// median of the repetitions with min–max. ratio = capacity of ours / capacity of bare = bare CPU/pkt / ours CPU/pkt
+// (>= 0.95 is the goal). Beside it: the node process's own CPU per receiver (ours only; measured in ours' slices).
+// Receivers drop media before decrypting it (see src/load/load-peer.ts), so hundreds fit in this process.
 //
-//   npm run bench:webrtc -w media-server          (BENCH_MAX_CONSUMERS=350 BENCH_STEP=50 BENCH_WINDOW_MS=3000)
+//   npm run bench:webrtc -w media-server
+//   BENCH_RECEIVERS=150 BENCH_REPETITIONS=3 BENCH_ROUNDS=24 BENCH_SLICE_MS=800 BENCH_CORE=<last core>
+import { execFileSync, fork, type ChildProcess } from 'node:child_process';
+import { cpus } from 'node:os';
+import { fileURLToPath } from 'node:url';
 import * as mediasoup from 'mediasoup';
 import type { types } from 'mediasoup';
+import { FishjamApi } from '../src/load/fishjam-api.js';
+import { LoadPeer, loadPeerConnection, type LoadPeerOptions } from '../src/load/load-peer.js';
+import { DEFAULT_VIDEO, vp8Pump, type Pump } from '../src/load/media-pump.js';
 import { mediaCodecsFor } from '../src/sfu/media-codecs.js';
 import { buildAnswer, type MLineDecision } from '../src/signaling/sdp/answer.js';
 import { parseClientOffer } from '../src/signaling/sdp/client-offer.js';
-import { PeerSocket, terminateAll } from '../test/notifications/support/sockets.js';
-import { startTestNode } from '../test/support/test-node.js';
-import { benchPeer, connected, cpuSeconds, MediaStreamTrack, pumpVp8, STREAM, type RTCPeerConnection } from './webrtc-support.js';
+import { benchPeer, connected, MediaStreamTrack, runSeconds, type RTCPeerConnection } from './webrtc-support.js';
 
-const BUDGET = 0.85;
-const MAX = Math.min(Number(process.env.BENCH_MAX_CONSUMERS ?? 350), 500);
-const STEP = Math.max(10, Number(process.env.BENCH_STEP ?? 50));
-const WINDOW_MS = Math.min(Number(process.env.BENCH_WINDOW_MS ?? 3000), 10_000);
-const SETUP_DEADLINE_MS = 60_000;
+const bounded = (name: string, fallback: number, min: number, max: number): number => {
+  const n = Number(process.env[name] ?? fallback);
+  return Number.isFinite(n) ? Math.min(max, Math.max(min, Math.round(n))) : fallback;
+};
+const RECEIVERS = bounded('BENCH_RECEIVERS', 150, 10, 300);
+const REPETITIONS = bounded('BENCH_REPETITIONS', 3, 1, 10);
+const ROUNDS = bounded('BENCH_ROUNDS', 24, 3, 60);
+// A CPU window is the slice plus the settle time: 1 s, the period of ours' stats polling (metrics reporter, worker CPU
+// sampling), so every window of ours holds the same number of polls whatever their phase.
+const SETTLE_MS = 200; // after the publisher stops: packets in flight are forwarded inside the window
+const SLICE_MS = bounded('BENCH_SLICE_MS', 1000 - SETTLE_MS, 300, 5000);
+const CORE = bounded('BENCH_CORE', cpus().length - 1, 0, cpus().length - 1);
 const BATCH = 8;
+const PPS = DEFAULT_VIDEO.fps * DEFAULT_VIDEO.packetsPerFrame;
 
 interface Setup {
   name: string;
   workerPid: number;
-  consumers: types.Consumer[];
-  producer: () => types.Producer | undefined;
-  /** negotiates a receive-only peer connection (made by the ramp) and waits for it to connect */
-  addReceiver(pc: RTCPeerConnection): Promise<void>;
+  /** the node process (ours only) */
+  nodePid?: number;
+  publisher: Pump | LoadPeer;
+  /** packets forwarded by all its consumers so far */
+  forwarded(): Promise<number>;
   close(): Promise<void>;
 }
 
-interface Point {
-  consumers: number;
-  cpu: number;
-  egressPps: number;
-  egressMbps: number;
-  ingressPps: number;
+interface Slice {
+  cpuS: number;
+  nodeCpuS: number;
+  packets: number;
+  seconds: number;
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+const median = (values: number[]): number => {
+  const s = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(s.length / 2);
+  return s.length % 2 ? s[mid]! : (s[mid - 1]! + s[mid]!) / 2;
+};
+const start = (p: Pump | LoadPeer): void => ('startSending' in p ? p.startSending() : p.start());
+const stop = (p: Pump | LoadPeer): void => ('stopSending' in p ? p.stopSending() : p.stop());
 
-/** Consumers and producers as mediasoup creates them, whoever creates them (our node or the bare script). */
-const seen = { consumers: [] as types.Consumer[], producers: [] as types.Producer[] };
-mediasoup.observer.on('newworker', (worker) =>
-  worker.observer.on('newrouter', (router) =>
-    router.observer.on('newtransport', (transport) => {
-      transport.observer.on('newconsumer', (c) => seen.consumers.push(c));
-      transport.observer.on('newproducer', (p) => seen.producers.push(p));
-    }),
-  ),
-);
-
-async function sum(consumers: types.Consumer[]): Promise<{ packets: number; bytes: number }> {
-  let packets = 0;
-  let bytes = 0;
-  for (const stats of await Promise.all(consumers.filter((c) => !c.closed).map((c) => c.getStats().catch(() => [])))) {
-    const out = stats.find((s) => s.type === 'outbound-rtp');
-    packets += out?.packetCount ?? 0;
-    bytes += out?.byteCount ?? 0;
-  }
-  return { packets, bytes };
+/** Every thread of the process on `cores` (taskset from util-linux). */
+function pin(pid: number, cores = String(CORE)): void {
+  execFileSync('taskset', ['-a', '-p', '-c', cores, String(pid)], { stdio: 'ignore' });
 }
+/** The cores other than the workers' one: this process (werift clients) and ours' node process stay off it. */
+const OTHER_CORES = cpus().map((_, i) => i).filter((i) => i !== CORE).join(',');
 
-async function producerPackets(producer: types.Producer | undefined): Promise<number> {
-  const stats = (await producer?.getStats().catch(() => [])) ?? [];
-  return stats.reduce((n, s) => n + (s.packetCount ?? 0), 0);
-}
-
-async function ramp(setup: Setup): Promise<{ points: Point[]; sampleRate: number }> {
-  const started = Date.now();
-  const receivers: RTCPeerConnection[] = [];
-  let counted = 0;
-  const points: Point[] = [];
-  let sampleRate = 0;
-  for (let target = STEP; target <= MAX; target += STEP) {
-    if (Date.now() - started > SETUP_DEADLINE_MS - WINDOW_MS - 3000) {
-      console.log(`  [${setup.name}] stopping the ramp at ${receivers.length} consumers: time budget`);
-      break;
-    }
-    while (receivers.length < target) {
-      const batch = Math.min(BATCH, target - receivers.length);
-      const made = Array.from({ length: batch }, (_, i) => {
-        const counting = receivers.length === 0 && i === 0;
-        const pc = benchPeer(!counting);
-        if (counting) pc.onTrack.subscribe((track) => track.onReceiveRtp.subscribe(() => counted++));
-        pc.addTransceiver('video', { direction: 'recvonly' });
-        return pc;
-      });
-      receivers.push(...made);
-      await Promise.all(made.map((pc) => setup.addReceiver(pc)));
-    }
-    await sleep(1500); // consumers resumed, key frame through
-    const consumers = setup.consumers.filter((c) => !c.closed);
-    const e0 = await sum(consumers);
-    const i0 = await producerPackets(setup.producer());
-    const s0 = counted;
-    const t0 = Date.now();
-    const c0 = cpuSeconds(setup.workerPid);
-    await sleep(WINDOW_MS);
-    const c1 = cpuSeconds(setup.workerPid);
-    const t1 = Date.now();
-    const e1 = await sum(consumers);
-    const i1 = await producerPackets(setup.producer());
-    const seconds = (t1 - t0) / 1000;
-    sampleRate = (counted - s0) / seconds;
-    const point: Point = {
-      consumers: consumers.length,
-      cpu: (c1 - c0) / seconds,
-      egressPps: (e1.packets - e0.packets) / seconds,
-      egressMbps: ((e1.bytes - e0.bytes) * 8) / seconds / 1e6,
-      ingressPps: (i1 - i0) / seconds,
-    };
-    points.push(point);
-    console.log(
-      `  [${setup.name}] ${String(point.consumers).padStart(4)} consumers: worker CPU ${(point.cpu * 100).toFixed(1).padStart(5)}%  ` +
-        `egress ${Math.round(point.egressPps)} pkt/s ${point.egressMbps.toFixed(0)} Mbit/s  ingress ${Math.round(point.ingressPps)} pkt/s  ` +
-        `sample receiver ${Math.round(sampleRate)} pkt/s`,
-    );
-    if (point.cpu >= BUDGET) break;
-  }
-  for (const pc of receivers) await pc.close().catch(() => undefined);
-  return { points, sampleRate };
-}
-
-/** Consumers at the budget: interpolated between the points around it, else extrapolated from a fitted line. */
-function atBudget(points: Point[]): { consumers: number; how: string } {
-  const above = points.findIndex((p) => p.cpu >= BUDGET);
-  if (above > 0) {
-    const [a, b] = [points[above - 1]!, points[above]!];
-    return { consumers: Math.round(a.consumers + ((BUDGET - a.cpu) * (b.consumers - a.consumers)) / (b.cpu - a.cpu)), how: 'interpolated' };
-  }
-  const n = points.length;
-  const mx = points.reduce((s, p) => s + p.consumers, 0) / n;
-  const my = points.reduce((s, p) => s + p.cpu, 0) / n;
-  const slope = points.reduce((s, p) => s + (p.consumers - mx) * (p.cpu - my), 0) / points.reduce((s, p) => s + (p.consumers - mx) ** 2, 0);
-  const intercept = my - slope * mx;
-  return { consumers: Math.round((BUDGET - intercept) / slope), how: `extrapolated (cpu = ${(intercept * 100).toFixed(1)}% + ${(slope * 100).toFixed(3)}% per consumer)` };
+async function inBatches(count: number, make: () => Promise<void>): Promise<void> {
+  for (let made = 0; made < count; made += BATCH) await Promise.all(Array.from({ length: Math.min(BATCH, count - made) }, make));
 }
 
 // --- bare mediasoup -------------------------------------------------------------------------------------------
 
-async function bareSetup(shared: boolean): Promise<Setup> {
+async function bareSetup(name: string): Promise<Setup> {
   const worker = await mediasoup.createWorker({ logLevel: 'error' });
   const router = await worker.createRouter({ mediaCodecs: mediaCodecsFor('vp8') });
-  const webRtcServer = shared ? await worker.createWebRtcServer({ listenInfos: [{ protocol: 'udp', ip: '127.0.0.1', port: 0 }] }) : undefined;
+  const webRtcServer = await worker.createWebRtcServer({ listenInfos: [{ protocol: 'udp', ip: '127.0.0.1', port: 0 }] });
   const consumers: types.Consumer[] = [];
-  const transports: types.WebRtcTransport[] = [];
-  const newTransport = async (): Promise<types.WebRtcTransport> => {
-    const t = webRtcServer
-      ? await router.createWebRtcTransport({ webRtcServer, initialAvailableOutgoingBitrate: 1_000_000 })
-      : await router.createWebRtcTransport({ listenInfos: [{ protocol: 'udp', ip: '127.0.0.1' }], initialAvailableOutgoingBitrate: 1_000_000 });
-    transports.push(t);
-    return t;
-  };
-  const negotiate = async (pc: RTCPeerConnection, transport: types.WebRtcTransport, midToTrackId: Record<string, string>, consume: boolean): Promise<types.Producer | undefined> => {
+  const peers: RTCPeerConnection[] = [];
+  let producer: types.Producer | undefined;
+  const negotiate = async (pc: RTCPeerConnection, midToTrackId: Record<string, string>): Promise<void> => {
+    const transport = await router.createWebRtcTransport({ webRtcServer, initialAvailableOutgoingBitrate: 1_000_000 });
     await pc.setLocalDescription(await pc.createOffer());
     const parsed = parseClientOffer(pc.localDescription!.sdp, router.rtpCapabilities, midToTrackId);
     if (!parsed.ok) throw new Error(parsed.error);
     const offer = parsed.value;
     const line = offer.mLines[0]!;
-    let producer: types.Producer | undefined;
     const decisions: Record<string, MLineDecision> = {};
     if (line.producer) producer = await transport.produce(line.producer);
-    if (consume) {
-      const consumer = await transport.consume({ producerId: publisherProducer!.id, rtpCapabilities: offer.rtpCapabilities, mid: line.mid });
+    else {
+      const consumer = await transport.consume({ producerId: producer!.id, rtpCapabilities: offer.rtpCapabilities, mid: line.mid });
       consumers.push(consumer);
       decisions[line.mid] = { action: 'send', rtpParameters: consumer.rtpParameters, streamId: 'publisher', trackId: 'video' };
     }
@@ -182,26 +115,30 @@ async function bareSetup(shared: boolean): Promise<Setup> {
     await transport.connect({ dtlsParameters: offer.dtlsParameters });
     await pc.setRemoteDescription({ type: 'answer', sdp: answer.value });
     await connected(pc);
-    return producer;
   };
-
   const publisher = benchPeer(false);
   const track = new MediaStreamTrack({ kind: 'video' });
   publisher.addTransceiver(track, { direction: 'sendonly' });
-  let publisherProducer: types.Producer | undefined;
-  publisherProducer = await negotiate(publisher, await newTransport(), { '0': 'video' }, false);
-  const stop = pumpVp8(track);
+  await negotiate(publisher, { '0': 'video' });
+  const pump = vp8Pump(track);
+  await inBatches(RECEIVERS, async () => {
+    const pc = loadPeerConnection();
+    peers.push(pc);
+    pc.addTransceiver('video', { direction: 'recvonly' });
+    await negotiate(pc, {});
+  });
   return {
-    name: shared ? 'bare+server' : 'bare',
+    name,
     workerPid: worker.pid,
-    consumers,
-    producer: () => publisherProducer,
-    addReceiver: async (pc) => {
-      await negotiate(pc, await newTransport(), {}, true);
+    publisher: pump,
+    forwarded: async () => {
+      let packets = 0;
+      for (const stats of await Promise.all(consumers.map((c) => c.getStats().catch(() => [])))) packets += stats.find((s) => s.type === 'outbound-rtp')?.packetCount ?? 0;
+      return packets;
     },
     close: async () => {
-      stop();
-      await publisher.close().catch(() => undefined);
+      pump.stop();
+      await Promise.all([publisher, ...peers].map((pc) => pc.close().catch(() => undefined)));
       worker.close();
     },
   };
@@ -210,81 +147,127 @@ async function bareSetup(shared: boolean): Promise<Setup> {
 // --- our server -----------------------------------------------------------------------------------------------
 
 async function oursSetup(): Promise<Setup> {
-  seen.consumers.length = 0;
-  seen.producers.length = 0;
-  const n = await startTestNode({ FJ_WORKERS: '1', FJ_WEBRTC_LISTEN_IP: '127.0.0.1', FJ_WORKER_MAX_CONSUMERS: '1000' });
-  const roomId = (await n.api('/room', { method: 'POST', json: { videoCodec: 'vp8' } })).body.data.room.id as string;
-  const join = async (): Promise<PeerSocket> => {
-    const token = (await n.api(`/room/${roomId}/peer`, { method: 'POST', json: { type: 'webrtc', options: {} } })).body.data.token as string;
-    const socket = await PeerSocket.open(n.base);
-    await socket.authenticate(token);
-    socket.sendMediaEvent({ type: 'connect', data: { metadata: null } });
-    await socket.waitForMediaEvent('connected', 10_000);
-    return socket;
+  const child: ChildProcess = fork(fileURLToPath(new URL('./forwarding-node.ts', import.meta.url)), [], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const ready = await new Promise<{ base: string; token: string; workerPid: number }>((resolve, reject) => {
+    child.once('message', (m: any) => (m.type === 'ready' ? resolve(m) : reject(new Error('unexpected message'))));
+    child.once('exit', (code) => reject(new Error(`the node exited (${code})`)));
+  });
+  let nextId = 0;
+  const ask = (): Promise<number> =>
+    new Promise((resolve) => {
+      const id = nextId++;
+      const on = (m: any): void => {
+        if (m.type === 'forwarded' && m.id === id) {
+          child.off('message', on);
+          resolve(m.packets as number);
+        }
+      };
+      child.on('message', on);
+      child.send({ type: 'forwarded', id });
+    });
+  const api = new FishjamApi(ready.base, ready.token);
+  const { roomId } = await api.createRoom();
+  const join = async (publish: LoadPeerOptions['publish']): Promise<LoadPeer> => {
+    const ticket = await api.addPeer(roomId);
+    const peer = new LoadPeer({ socketUrl: ticket.socketUrl, token: ticket.token, label: 'bench', publish });
+    await peer.join();
+    return peer;
   };
-  const offer = async (socket: PeerSocket, pc: RTCPeerConnection, data: Record<string, unknown>): Promise<void> => {
-    await pc.setLocalDescription(await pc.createOffer());
-    socket.sendMediaEvent({ type: 'custom', data: { type: 'sdpOffer', data: { sdpOffer: { type: 'offer', sdp: pc.localDescription!.sdp }, ...data } } });
-    const answer = await socket.waitForMediaEvent('sdpAnswer', 10_000);
-    await pc.setRemoteDescription({ type: 'answer', sdp: answer.data.sdp as string });
-    await connected(pc);
-  };
-
-  const publisherSocket = await join();
-  publisherSocket.sendMediaEvent({ type: 'custom', data: { type: 'renegotiateTracks' } });
-  await publisherSocket.waitForMediaEvent('offerData', 10_000);
-  const publisher = benchPeer(false);
-  const track = new MediaStreamTrack({ kind: 'video' });
-  publisher.addTransceiver(track, { direction: 'sendonly' });
-  await offer(publisherSocket, publisher, { trackIdToTrackMetadata: { video: null }, trackIdToTrackBitrates: { video: 1_500_000 }, midToTrackId: { '0': 'video' } });
-  const stop = pumpVp8(track);
-  const sockets: PeerSocket[] = [publisherSocket];
+  const publisher = await join({ video: DEFAULT_VIDEO });
+  publisher.stopSending();
+  const receivers: LoadPeer[] = [];
+  await inBatches(RECEIVERS, async () => {
+    const peer = await join({});
+    receivers.push(peer);
+  });
   return {
     name: 'ours',
-    workerPid: n.node.pool.stats()[0]!.pid,
-    consumers: seen.consumers,
-    producer: () => seen.producers[0],
-    addReceiver: async (pc) => {
-      const socket = await join();
-      sockets.push(socket);
-      await socket.waitForMediaEvent('offerData', 10_000); // the room has a track: the server offers it at once
-      await offer(socket, pc, { trackIdToTrackMetadata: {}, trackIdToTrackBitrates: {}, midToTrackId: {} });
-    },
+    workerPid: ready.workerPid,
+    nodePid: child.pid!,
+    publisher,
+    forwarded: ask,
     close: async () => {
-      stop();
-      await publisher.close().catch(() => undefined);
-      terminateAll();
-      await n.stop();
+      await Promise.all([publisher, ...receivers].map((p) => p.close()));
+      child.send({ type: 'stop' });
+      await new Promise((r) => child.once('exit', r));
     },
   };
 }
 
-async function run(make: () => Promise<Setup>): Promise<{ name: string; points: Point[]; result: { consumers: number; how: string }; sampleRate: number }> {
-  const setup = await make();
+// --- the interleaved run --------------------------------------------------------------------------------------
+
+async function slice(setup: Setup): Promise<Slice> {
+  const f0 = await setup.forwarded();
+  const c0 = runSeconds(setup.workerPid);
+  const n0 = setup.nodePid ? runSeconds(setup.nodePid) : 0;
+  const t0 = performance.now();
+  start(setup.publisher);
+  await sleep(SLICE_MS);
+  stop(setup.publisher);
+  await sleep(SETTLE_MS);
+  const c1 = runSeconds(setup.workerPid);
+  const n1 = setup.nodePid ? runSeconds(setup.nodePid) : 0;
+  const seconds = (performance.now() - t0) / 1000;
+  const f1 = await setup.forwarded();
+  return { cpuS: c1 - c0, nodeCpuS: n1 - n0, packets: f1 - f0, seconds };
+}
+
+const us = (s: Slice): number => (s.packets > 0 ? (s.cpuS * 1e6) / s.packets : NaN);
+
+interface Repetition {
+  ratio: number;
+  aa: number;
+  usPerPacket: Record<string, number>;
+  pps: Record<string, number>;
+  nodePer100: number;
+}
+
+async function repetition(index: number): Promise<Repetition> {
+  const t = Date.now();
+  const setups = [await oursSetup(), await bareSetup('bare'), await bareSetup('bare B')];
+  for (const s of setups) pin(s.workerPid);
+  if (OTHER_CORES) for (const pid of [process.pid, ...setups.flatMap((s) => (s.nodePid ? [s.nodePid] : []))]) pin(pid, OTHER_CORES);
+  console.log(`repetition ${index}: ${setups.length} setups x ${RECEIVERS} receivers joined in ${((Date.now() - t) / 1000).toFixed(0)} s; workers ${setups.map((s) => s.workerPid).join(', ')} pinned to core ${CORE}${OTHER_CORES ? `, clients and ours' node process to ${OTHER_CORES}` : ''}`);
   try {
-    const { points, sampleRate } = await ramp(setup);
-    return { name: setup.name, points, result: atBudget(points), sampleRate };
+    for (const s of setups) await slice(s); // warm-up: key frames, first allocations
+    const rounds: Slice[][] = [];
+    for (let r = 0; r < ROUNDS; r++) {
+      const round: Slice[] = [];
+      for (let k = 0; k < setups.length; k++) {
+        const i = (k + r) % setups.length;
+        round[i] = await slice(setups[i]!);
+      }
+      rounds.push(round);
+    }
+    const perRound = (i: number) => rounds.map((round) => us(round[i]!));
+    const ratio = median(rounds.map((round) => us(round[1]!) / us(round[0]!)));
+    const aa = median(rounds.map((round) => us(round[1]!) / us(round[2]!)));
+    const usPerPacket = Object.fromEntries(setups.map((s, i) => [s.name, median(perRound(i))]));
+    const pps = Object.fromEntries(setups.map((s, i) => [s.name, median(rounds.map((round) => round[i]!.packets / round[i]!.seconds))]));
+    const nodePer100 = median(rounds.map((round) => (100 * round[0]!.nodeCpuS) / round[0]!.seconds / (RECEIVERS / 100)));
+    const nodeTotal = median(rounds.map((round) => (100 * round[0]!.nodeCpuS) / round[0]!.seconds));
+    console.log(
+      `  ${setups.map((s) => `${s.name} ${usPerPacket[s.name]!.toFixed(2)} us/pkt (${(pps[s.name]! / 1000).toFixed(1)}k pkt/s)`).join('; ')}\n` +
+        `  ours/bare ${ratio.toFixed(3)}   A/A bare/bare B ${aa.toFixed(3)}   per-round ours/bare min–max ${Math.min(...rounds.map((rd) => us(rd[1]!) / us(rd[0]!))).toFixed(2)}–${Math.max(...rounds.map((rd) => us(rd[1]!) / us(rd[0]!))).toFixed(2)}   ` +
+        `node process ${nodeTotal.toFixed(1)}% of a core = ${nodePer100.toFixed(2)}% per 100 receivers`,
+    );
+    return { ratio, aa, usPerPacket, pps, nodePer100 };
   } finally {
-    await setup.close();
+    for (const s of setups) await s.close().catch((error: Error) => console.log(`  closing ${s.name}: ${error.message}`));
   }
 }
 
-const expectedPps = STREAM.fps * STREAM.packetsPerFrame;
-console.log(`forwarding capacity of one mediasoup worker at ${BUDGET * 100}% of one core`);
-console.log(`stream: VP8-shaped, ${STREAM.fps} fps x ${STREAM.packetsPerFrame} packets x ${STREAM.packetBytes} B = ${expectedPps} pkt/s, ${((expectedPps * STREAM.packetBytes * 8) / 1e6).toFixed(2)} Mbit/s per consumer`);
-console.log(`ramp: +${STEP} consumers per step up to ${MAX}, ${WINDOW_MS} ms CPU window per step; ${(await import('node:os')).cpus().length} cores`);
-const bare = await run(() => bareSetup(false));
-const bareShared = await run(() => bareSetup(true));
-const ours = await run(oursSetup);
+console.log(`interleaved forwarding benchmark: ${REPETITIONS} repetitions x ${ROUNDS} rounds of ${SLICE_MS} ms slices (+${SETTLE_MS} ms settle), ` +
+  `${RECEIVERS} receivers per setup, VP8-shaped ${PPS} pkt/s per consumer, ${cpus().length} cores, workers on core ${CORE}`);
+const reps: Repetition[] = [];
+for (let i = 1; i <= REPETITIONS; i++) reps.push(await repetition(i));
+const summary = (values: number[]): string => `${median(values).toFixed(3)} (min–max ${Math.min(...values).toFixed(3)}–${Math.max(...values).toFixed(3)})`;
+const oursUs = median(reps.map((r) => r.usPerPacket.ours!));
+const bareUs = median(reps.map((r) => r.usPerPacket.bare!));
 console.log('');
-for (const r of [bare, bareShared, ours]) {
-  const last = r.points.at(-1);
-  const perPacketUs = last && last.egressPps > 0 ? (last.cpu * 1e6) / last.egressPps : NaN;
-  console.log(
-    `${r.name.padEnd(11)} consumers at ${BUDGET * 100}% CPU: ${r.result.consumers} (${r.result.how}); ` +
-      `at ${last?.consumers} consumers ${(100 * (last?.cpu ?? 0)).toFixed(1)}% CPU, ${perPacketUs.toFixed(2)} us of worker CPU per forwarded packet; ` +
-      `sample receiver got ${Math.round(r.sampleRate)}/${expectedPps} pkt/s`,
-  );
-}
-console.log(`ratio ours/bare: ${(ours.result.consumers / bare.result.consumers).toFixed(2)}; ours/bare+server: ${(ours.result.consumers / bareShared.result.consumers).toFixed(2)}`);
+console.log(`worker CPU per forwarded packet (median of repetitions): ours ${oursUs.toFixed(2)} us, bare+WebRtcServer ${bareUs.toFixed(2)} us, bare B ${median(reps.map((r) => r.usPerPacket['bare B']!)).toFixed(2)} us`);
+console.log(`ratio ours/bare+WebRtcServer (capacity; bare us/pkt / ours us/pkt): ${summary(reps.map((r) => r.ratio))}  ${median(reps.map((r) => r.ratio)) >= 0.95 ? 'OK (>= 0.95)' : 'BELOW 0.95'}`);
+console.log(`A/A bare/bare B (noise floor): ${summary(reps.map((r) => r.aa))}`);
+console.log(`node process CPU (ours, outside the worker): ${summary(reps.map((r) => r.nodePer100))} % of a core per 100 receivers`);
+console.log(`consumers of this stream at 85% of a core from CPU per packet alone: ours ~${Math.round(0.85 / (oursUs * 1e-6 * PPS))}, bare ~${Math.round(0.85 / (bareUs * 1e-6 * PPS))}`);
 process.exit(0);

@@ -256,6 +256,11 @@ export class LoadPeer {
     return this.pumps.reduce((n, p) => n + p.sent, 0);
   }
 
+  /** Publishers send from the end of join(); benchmarks pause and resume them. */
+  startSending(): void {
+    for (const p of this.pumps) p.start();
+  }
+
   stopSending(): void {
     for (const p of this.pumps) p.stop();
   }
