@@ -6,7 +6,7 @@
 import test from 'ava';
 import { PeerSocket, terminateAll, type MediaEvent } from '../notifications/support/sockets.js';
 import { weriftOffer } from './sdp/sdp-fixtures.js';
-import { startTestNode, waitFor, type TestNode } from '../support/test-node.js';
+import { startTestNode, waitFor, workerObjectTotals, type TestNode } from '../support/test-node.js';
 
 let n: TestNode;
 
@@ -25,7 +25,7 @@ async function room(): Promise<string> {
   return res.body.data.room.id as string;
 }
 
-async function joined(roomId: string): Promise<{ peerId: string; socket: PeerSocket }> {
+async function joined(roomId: string): Promise<Peer> {
   const res = await n.api(`/room/${roomId}/peer`, { method: 'POST', json: { type: 'webrtc', options: {} } });
   if (res.status !== 201) throw new Error(`add peer: ${res.status}`);
   const socket = await PeerSocket.open(n.base);
@@ -51,16 +51,27 @@ function sendOffer(socket: PeerSocket, tag: string): void {
   });
 }
 
+/** A publisher whose offer is answered, and a subscriber that has been told to offer (its offer not sent yet). */
+async function publisherThenSubscriber(roomId: string): Promise<{ publisher: Peer; subscriber: Peer }> {
+  const publisher = await joined(roomId);
+  sendOffer(publisher.socket, 'pub');
+  await publisher.socket.waitForMediaEvent('sdpAnswer', 5000);
+  const subscriber = await joined(roomId);
+  await subscriber.socket.waitForMediaEvent('offerData', 5000);
+  return { publisher, subscriber };
+}
+
+type Peer = { peerId: string; socket: PeerSocket };
+
 type Leave = 'socket closed' | 'disconnect event' | 'removed over REST';
 
-async function leave(how: Leave, roomId: string, peer: { peerId: string; socket: PeerSocket }): Promise<void> {
+async function leave(how: Leave, roomId: string, peer: Peer): Promise<void> {
   if (how === 'socket closed') peer.socket.ws.terminate();
   else if (how === 'disconnect event') peer.socket.sendMediaEvent({ type: 'disconnect' });
   else await n.api(`/room/${roomId}/peer/${peer.peerId}`, { method: 'DELETE' });
 }
 
-const workerTotals = () =>
-  n.node.pool.stats().reduce((sum, w) => ({ transports: sum.transports + w.transports, producers: sum.producers + w.producers, consumers: sum.consumers + w.consumers }), { transports: 0, producers: 0, consumers: 0 });
+const workerTotals = () => workerObjectTotals(n.node);
 
 /** Events that mention a track of `peerId` after the observer was told `peerId` left (there must be none). */
 function lateTrackEvents(events: MediaEvent[], peerId: string): MediaEvent[] {
@@ -101,12 +112,8 @@ test.serial('a subscriber leaving, or its publisher leaving, while consumers are
     for (const how of HOW) {
       for (const delay of DELAYS_MS) {
         const roomId = await room();
-        const publisher = await joined(roomId);
-        sendOffer(publisher.socket, 'pub');
-        await publisher.socket.waitForMediaEvent('sdpAnswer', 5000);
-        const subscriber = await joined(roomId);
-        // The subscriber is offered the publisher's tracks; its offer makes consumers on its recvonly m-lines.
-        await subscriber.socket.waitForMediaEvent('offerData', 5000);
+        const { publisher, subscriber } = await publisherThenSubscriber(roomId);
+        // The subscriber's offer makes consumers of the publisher's tracks on its recvonly m-lines.
         sendOffer(subscriber.socket, 'sub');
         await new Promise((r) => setTimeout(r, delay));
         await leave(how, roomId, who === 'subscriber' ? subscriber : publisher);
@@ -123,11 +130,7 @@ test.serial('a subscriber leaving, or its publisher leaving, while consumers are
 
 test.serial('while a peer still has its objects, the worker counts them (the leak checks above can fail)', async (t) => {
   const roomId = await room();
-  const publisher = await joined(roomId);
-  sendOffer(publisher.socket, 'pub');
-  await publisher.socket.waitForMediaEvent('sdpAnswer', 5000);
-  const subscriber = await joined(roomId);
-  await subscriber.socket.waitForMediaEvent('offerData', 5000);
+  const { publisher, subscriber } = await publisherThenSubscriber(roomId);
   sendOffer(subscriber.socket, 'sub');
   await subscriber.socket.waitForMediaEvent('sdpAnswer', 5000);
   t.deepEqual(workerTotals(), { transports: 2, producers: 4, consumers: 2 });

@@ -7,7 +7,7 @@ import test from 'ava';
 import { PeerSocket, ServerSocket, terminateAll } from '../notifications/support/sockets.js';
 import { weriftOffer } from './sdp/sdp-fixtures.js';
 import { ServerEventType } from '../../src/proto/index.js';
-import { startTestNode, TOKEN, waitFor, type TestNode } from '../support/test-node.js';
+import { startTestNode, TOKEN, waitFor, workerObjectTotals, type TestNode } from '../support/test-node.js';
 
 let n: TestNode;
 
@@ -110,8 +110,7 @@ async function healthOk(): Promise<boolean> {
   return res?.status === 200;
 }
 
-const workerTotals = () =>
-  n.node.pool.stats().reduce((sum, w) => ({ transports: sum.transports + w.transports, producers: sum.producers + w.producers, consumers: sum.consumers + w.consumers }), { transports: 0, producers: 0, consumers: 0 });
+const workerTotals = () => workerObjectTotals(n.node);
 
 test(`${FRAMES} seeded adversarial peer frames and server-socket garbage: the node stays up and bounded`, async (t) => {
   const random = prng(SEED);

@@ -56,3 +56,10 @@ export async function waitFor(check: () => boolean | Promise<boolean>, timeoutMs
   }
   throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
 }
+
+/** Transports, producers and consumers open on every worker of the node: all 0 once no peer is left (else a leak). */
+export function workerObjectTotals(node: FishjamNode): { transports: number; producers: number; consumers: number } {
+  return node.pool
+    .stats()
+    .reduce((sum, w) => ({ transports: sum.transports + w.transports, producers: sum.producers + w.producers, consumers: sum.consumers + w.consumers }), { transports: 0, producers: 0, consumers: 0 });
+}
