@@ -25,6 +25,7 @@ interface Slot {
   error?: string;
   connectMs?: number;
   firstMediaMs?: number;
+  sendingSince?: number;
 }
 
 const sleep = (ms: number, signal?: AbortSignal): Promise<void> =>
@@ -115,6 +116,7 @@ export async function runLoadTest(options: LoadOptions, hooks: RunHooks): Promis
         slot.peer = peer;
         await peer.join();
         slot.joined = true;
+        slot.sendingSince = Date.now();
         slot.connectMs = (peer.connectedAt ?? Date.now()) - t0;
         if (slot.role === 'subscriber') {
           void peer.firstPackets(Math.max(0, deadline - Date.now())).then((at) => {
@@ -158,6 +160,7 @@ export async function runLoadTest(options: LoadOptions, hooks: RunHooks): Promis
       streams: counts.length,
       ...totals,
       receivingS: Number.isFinite(firstAt) ? (end - 500 - firstAt) / 1000 : 0,
+      sentRate: s.peer && s.sendingSince !== undefined ? s.peer.sentPackets / ((end - 500 - s.sendingSince) / 1000) : 0,
     };
   });
   const cpu = process.cpuUsage(cpu0);

@@ -29,12 +29,25 @@ export interface Pump {
   keyFrame(): void;
 }
 
+/**
+ * Ticks every `intervalMs` by the wall clock: a late timer (a busy process, a loaded machine) is made up for with up
+ * to 5 ticks at once, so the stream keeps its nominal rate; a longer stall is skipped, not burst.
+ */
 function pump(intervalMs: number, tick: () => number, keyFrame: () => void = () => undefined): Pump {
   let timer: NodeJS.Timeout | undefined;
   let sent = 0;
+  let startedAt = 0;
+  let ticks = 0;
   return {
     start() {
-      if (!timer) timer = setInterval(() => (sent += tick()), intervalMs);
+      if (timer) return;
+      startedAt = performance.now();
+      ticks = 0;
+      timer = setInterval(() => {
+        const due = Math.floor((performance.now() - startedAt) / intervalMs) - ticks;
+        for (let i = 0; i < Math.min(due, 5); i++) sent += tick();
+        ticks += Math.max(0, due);
+      }, intervalMs);
     },
     stop() {
       if (timer) clearInterval(timer);
