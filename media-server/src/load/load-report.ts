@@ -30,6 +30,8 @@ export interface LoadResult {
   peers: PeerResult[];
   samples: LoadSample[];
   metricsEndpoints: string[];
+  /** seconds from the start when every peer had joined (or given up): the steady part of the run starts then */
+  joinedAtS: number;
   /** CPU of the load process itself over the run (1 = one core) */
   clientCpu: number;
   serverVersion?: string;
@@ -109,8 +111,11 @@ export function formatReport(r: LoadResult): string[] {
   } else {
     const every = Math.max(1, Math.ceil(r.samples.length / 30));
     for (const [i, s] of r.samples.entries()) if (i % every === 0 || i === r.samples.length - 1) lines.push(`  t=${pad(s.t.toFixed(0), 4)}s  ${formatLoad(s)}`);
-    const atBudget = consumersAtBudget(r.samples);
+    // the steady part only: while peers join, consumers exist before media flows to them
+    const steady = r.samples.filter((s) => s.t >= r.joinedAtS + 3);
+    const atBudget = consumersAtBudget(steady);
     if (atBudget) {
+      lines.push(`  steady from t=${Math.ceil(r.joinedAtS + 3)}s (${steady.length} samples): median worker CPU ${Math.round(100 * percentile(steady.map((x) => Math.max(0, ...x.workers.map((w) => (w.cpu <= 1.05 ? w.cpu : 0)))), 50))}% on the busiest worker`);
       const perSubscriber = o.publishers * ((o.video ? 1 : 0) + (o.audio ? 1 : 0));
       lines.push(`  busiest worker: up to ${Math.round(atBudget.cpu * 100)}% CPU with ${atBudget.consumers} consumers -> about ${atBudget.estimate} consumers per worker at 85% CPU ` +
         `(median over samples, linear) = about ${Math.round(atBudget.estimate / perSubscriber)} subscribers of this shape (${perSubscriber} consumers each)`);

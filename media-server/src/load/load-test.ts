@@ -51,6 +51,7 @@ export async function runLoadTest(options: LoadOptions, hooks: RunHooks): Promis
   const cpu0 = process.cpuUsage();
 
   const roomIds: string[] = [];
+  let joinedAtS = options.durationS;
   const slots: Slot[] = [];
   const samples: LoadSample[] = [];
   let lastSample: LoadSample | undefined;
@@ -136,6 +137,7 @@ export async function runLoadTest(options: LoadOptions, hooks: RunHooks): Promis
         }),
       );
     }
+    joinedAtS = (Date.now() - startedAt) / 1000;
     const errors = [...new Set(slots.flatMap((s) => (s.error ? [s.error] : [])))];
     if (errors.length > 0) hooks.log(`join errors (${slots.filter((s) => s.error).length}): ${errors.slice(0, 3).join('; ')}`);
     while (!over()) await sleep(Math.min(500, deadline - Date.now()), hooks.signal);
@@ -175,6 +177,7 @@ export async function runLoadTest(options: LoadOptions, hooks: RunHooks): Promis
     peers,
     samples,
     metricsEndpoints,
+    joinedAtS,
     clientCpu: (cpu.user + cpu.system) / 1000 / (elapsedS * 1000),
     ...(health.version !== undefined ? { serverVersion: health.version } : {}),
     ...(health.nodesInCluster !== undefined ? { nodesInCluster: health.nodesInCluster } : {}),
