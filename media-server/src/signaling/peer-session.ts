@@ -17,6 +17,11 @@ export interface PublishedTrack {
   readonly simulcast: SimulcastConfig;
   /** the SDK's variant names (l, m, h) in the producer's encoding order, low to high */
   readonly variants: TrackEncoding[];
+  /**
+   * false until tracksAdded went out (after the publisher's answer): until then no other peer may see or consume it,
+   * or its answer would name a track its SDK was never told about
+   */
+  announced: boolean;
 }
 
 export interface ReceivedTrack {
@@ -57,6 +62,10 @@ export class PeerSession {
   sessionVersion = 0;
   /** offers are handled one at a time, in order */
   queue: Promise<void> = Promise.resolve();
+  /** sdpOffers received and not yet handled (bounded: a client flooding offers is closed) */
+  offersQueued = 0;
+  /** when the last offerData went out (a client that never answers it must not block renegotiation forever) */
+  offeredAt = 0;
   lastBandwidthReport = 0;
   /** the client's ICE ufrag of its last offer: a new one means it restarted ICE */
   clientIceUfrag: string | undefined;

@@ -12,6 +12,9 @@ import { verifyPeerToken } from '../rooms/peer-token.js';
 import type { RoomRegistry } from '../rooms/room-registry.js';
 import type { SignalingHub } from './signaling-hub.js';
 
+/** Outgoing bytes a peer socket may have waiting before the client counts as not reading. */
+const MAX_BUFFERED_BYTES = 8 * 1024 * 1024;
+
 export interface PeerSocketDeps {
   readonly registry: RoomRegistry;
   readonly hub: SignalingHub;
@@ -59,7 +62,14 @@ export function handlePeerSocket(socket: WebSocket, deps: PeerSocketDeps): void 
     socket.send(encodePeerMessage({ authenticated: {} }));
     deps.hub.attach(claims.roomId, claims.peerId, {
       send: (data) => {
-        if (socket.readyState === socket.OPEN) socket.send(encodePeerMessage({ mediaEvent: { data } }));
+        if (socket.readyState !== socket.OPEN) return;
+        // A client that stops reading its socket must not make the node buffer for it without end.
+        if (socket.bufferedAmount > MAX_BUFFERED_BYTES) {
+          deps.logger.warn({ peer: claims.peerId, buffered: socket.bufferedAmount }, 'peer socket not reading; closing it');
+          socket.terminate();
+          return;
+        }
+        socket.send(encodePeerMessage({ mediaEvent: { data } }));
       },
       close,
     });

@@ -25,6 +25,14 @@ import type { TurnServer } from '../turn/turn-server.js';
 
 const TURN_CREDENTIAL_TTL_S = 24 * 60 * 60;
 const CONSUMER_RESUME_DELAY_MS = 150;
+/** The SDK has one offer in flight at a time; more waiting than this is a flood, and the socket is closed. */
+const MAX_QUEUED_OFFERS = 4;
+/** Tracks one peer may publish; send m-lines past it are not produced. */
+const MAX_PUBLISHED_TRACKS = 16;
+/** m-lines of one offer (receive lines grow with the room: one per remote track). */
+const MAX_OFFER_MLINES = 1024;
+/** An offerData unanswered this long no longer holds back the next one (a client that lost it must not hang). */
+const OFFER_ANSWER_TIMEOUT_MS = 10_000;
 
 export class RoomSignaling {
   readonly sessions = new Map<string, PeerSession>();
@@ -101,13 +109,25 @@ export class RoomSignaling {
       case 'renegotiateTracks':
         return this.renegotiate(session);
       case 'sdpOffer': {
+        if (session.offersQueued >= MAX_QUEUED_OFFERS) {
+          this.logger.warn({ peer: peerId }, 'too many sdpOffers waiting; closing the peer socket');
+          session.link.close(1008, 'too many offers');
+          this.detach(peerId);
+          return;
+        }
+        session.offersQueued++;
         const epoch = session.epoch;
-        session.queue = session.queue.then(() => this.onSdpOffer(session, event.data, epoch)).catch((error: Error) => {
-          if (!this.current(session, epoch)) return; // the peer left meanwhile: nobody to tell
-          this.logger.warn({ peer: peerId, err: error.message }, 'sdpOffer failed');
-          this.send(session, { type: 'error', data: { message: `Negotiation failed: ${error.message}` } } as ServerMediaEvent);
-          this.answered(session);
-        });
+        session.queue = session.queue
+          .then(() => this.onSdpOffer(session, event.data, epoch))
+          .catch((error: Error) => {
+            if (!this.current(session, epoch)) return; // the peer left meanwhile: nobody to tell
+            this.logger.warn({ peer: peerId, err: error.message }, 'sdpOffer failed');
+            // tracks of the failed offer that nobody was told about go again
+            this.unpublish(session, [...session.published.values()].filter((t) => !t.announced));
+            this.send(session, { type: 'error', data: { message: `Negotiation failed: ${error.message}` } } as ServerMediaEvent);
+            this.answered(session);
+          })
+          .finally(() => session.offersQueued--);
         return;
       }
       case 'setTargetTrackVariant':
@@ -139,7 +159,7 @@ export class RoomSignaling {
     if (peer && session.metadata !== null) this.registry.setPeerMetadata(this.roomId, session.peerId, session.metadata);
     else if (peer) peer.metadata = null;
     const others = this.endpoints().filter((s) => s !== session);
-    for (const other of others) for (const trackId of other.published.keys()) session.knownTracks.add(trackId);
+    for (const other of others) for (const t of announcedTracks(other)) session.knownTracks.add(t.trackId);
     this.send(session, { type: 'connected', data: { id: session.peerId, otherEndpoints: others.map((o) => endpointInfo(o)) } });
     for (const other of others) this.send(other, { type: 'endpointAdded', data: { id: session.peerId, type: 'webrtc', metadata: session.metadata } });
     // A peer that only receives never asks to renegotiate: offer it the tracks already in the room.
@@ -190,6 +210,7 @@ export class RoomSignaling {
       tracksTypes[kind] = Math.max(tracksTypes[kind], known);
     }
     session.negotiation = 'offered';
+    session.offeredAt = Date.now();
     this.send(session, { type: 'offerData', data: { integratedTurnServers: this.turnServersFor(session), tracksTypes } });
   }
 
@@ -199,6 +220,7 @@ export class RoomSignaling {
     const parsed = parseClientOffer(data.sdpOffer.sdp, this.media.rtpCapabilities, data.midToTrackId ?? {});
     if (!parsed.ok) throw new Error(parsed.error);
     const offer = parsed.value;
+    if (offer.mLines.length > MAX_OFFER_MLINES) throw new Error(`the offer has ${offer.mLines.length} m-lines, more than ${MAX_OFFER_MLINES}`);
     const transport = await this.ensureTransport(session, offer, epoch);
     if (!transport) return;
 
@@ -297,6 +319,16 @@ export class RoomSignaling {
       if (!line.trackId || !line.producer) continue;
       offered.add(line.trackId);
       if (session.published.has(line.trackId)) continue;
+      // A track id is its publisher's: another peer's id (or a remote track this peer receives) is not taken over.
+      const owner = this.ownerOf(line.trackId);
+      if ((owner && owner !== session) || session.received.has(line.trackId)) {
+        this.logger.warn({ peer: session.peerId, track: line.trackId }, 'send m-line names a track of another peer: not produced');
+        continue;
+      }
+      if (session.published.size >= MAX_PUBLISHED_TRACKS) {
+        this.logger.warn({ peer: session.peerId, track: line.trackId }, `more than ${MAX_PUBLISHED_TRACKS} published tracks: not produced`);
+        continue;
+      }
       const producer = await transport.produce({ ...line.producer, appData: { peerId: session.peerId, trackId: line.trackId } });
       if (!this.current(session, epoch) || producer.closed) {
         producer.close();
@@ -311,6 +343,7 @@ export class RoomSignaling {
         metadata: data.trackIdToTrackMetadata?.[line.trackId] ?? null,
         simulcast: { enabled: variants.length > 1, activeEncodings: variants.filter((v) => !line.pausedRids.includes(v)), disabledEncodings: [] },
         variants: variants.length > 0 ? variants : ['h'],
+        announced: false,
       };
       session.published.set(track.trackId, track);
       added.push(track);
@@ -339,10 +372,20 @@ export class RoomSignaling {
         continue;
       }
       if (!this.media.canConsume(track.producer.id, offer.rtpCapabilities)) continue;
-      await this.media.ensureConsumable(track.producer.id, transport);
-      if (!this.current(session, epoch)) return;
-      if (track.producer.closed || session.received.has(track.trackId)) continue;
-      const consumer = await transport.consume({ producerId: track.producer.id, rtpCapabilities: withoutRtx(offer.rtpCapabilities), paused: true, mid: free[0] });
+      let consumer: types.Consumer;
+      try {
+        await this.media.ensureConsumable(track.producer.id, transport);
+        if (!this.current(session, epoch)) return;
+        if (track.producer.closed || session.received.has(track.trackId)) continue;
+        consumer = await transport.consume({ producerId: track.producer.id, rtpCapabilities: withoutRtx(offer.rtpCapabilities), paused: true, mid: free[0] });
+      } catch (error) {
+        // One track failing (its publisher left during a pipe, say) is not the whole offer failing: skip it, and
+        // offer again once this answer is out.
+        if (!this.current(session, epoch)) return;
+        this.logger.warn({ peer: session.peerId, track: track.trackId, err: (error as Error).message }, 'consumer not made; renegotiating');
+        if (!track.producer.closed) session.renegotiate = true;
+        continue;
+      }
       if (!this.current(session, epoch)) {
         consumer.close();
         return;
@@ -367,6 +410,7 @@ export class RoomSignaling {
   }
 
   private announceTracks(publisher: PeerSession, tracks: PublishedTrack[]): void {
+    for (const t of tracks) t.announced = true;
     const info: Record<string, TrackInfo> = {};
     const trackIdToMetadata: Record<string, unknown> = {};
     for (const t of tracks) {
@@ -405,7 +449,8 @@ export class RoomSignaling {
   }
 
   private renegotiate(session: PeerSession): void {
-    if (session.negotiation !== 'idle') session.renegotiate = true;
+    const lostOffer = session.negotiation === 'offered' && Date.now() - session.offeredAt > OFFER_ANSWER_TIMEOUT_MS;
+    if (session.negotiation !== 'idle' && !lostOffer) session.renegotiate = true;
     else this.offerData(session);
   }
 
@@ -462,9 +507,15 @@ export class RoomSignaling {
     return [...this.sessions.values()].filter((s) => s.endpoint);
   }
 
-  /** Every track of the other endpoints: what this session should receive. */
+  /** Every announced track of the other endpoints: what this session should receive. */
   private tracksFor(session: PeerSession): PublishedTrack[] {
-    return this.endpoints().filter((s) => s !== session).flatMap((s) => [...s.published.values()]);
+    return this.endpoints().filter((s) => s !== session).flatMap((s) => announcedTracks(s));
+  }
+
+  /** The session publishing `trackId`, announced or not. */
+  private ownerOf(trackId: string): PeerSession | undefined {
+    for (const s of this.sessions.values()) if (s.published.has(trackId)) return s;
+    return undefined;
   }
 
   private findPublished(trackId: string): PublishedTrack | undefined {
@@ -485,10 +536,14 @@ export class RoomSignaling {
   }
 }
 
+function announcedTracks(session: PeerSession): PublishedTrack[] {
+  return [...session.published.values()].filter((t) => t.announced);
+}
+
 function endpointInfo(session: PeerSession): EndpointInfo {
   const tracks: Record<string, TrackInfo> = {};
   const trackIdToMetadata: Record<string, unknown> = {};
-  for (const t of session.published.values()) {
+  for (const t of announcedTracks(session)) {
     tracks[t.trackId] = { metadata: t.metadata, simulcastConfig: t.simulcast };
     trackIdToMetadata[t.trackId] = t.metadata;
   }

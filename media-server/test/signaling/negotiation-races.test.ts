@@ -190,3 +190,31 @@ test.serial('a receive-only peer leaving makes nobody renegotiate; a publisher l
   await second.socket.close();
   await n.api(`/room/${roomId}`, { method: 'DELETE' });
 });
+
+test.serial("a peer cannot take over another peer's track id; a flood of offers closes only the flooding socket", async (t) => {
+  const roomId = await room();
+  const { publisher, subscriber } = await publisherThenSubscriber(roomId);
+  sendOffer(subscriber.socket, 'sub');
+  await subscriber.socket.waitForMediaEvent('sdpAnswer', 5000);
+  // An intruder offers send m-lines named like the publisher's tracks.
+  const intruder = await joined(roomId);
+  await intruder.socket.waitForMediaEvent('offerData', 5000);
+  sendOffer(intruder.socket, 'pub');
+  await waitFor(() => intruder.socket.mediaEvents().some((e) => e.type === 'sdpAnswer'), 5000, "the intruder's answer");
+  await new Promise((r) => setTimeout(r, 200));
+  const claimed = subscriber.socket.mediaEvents().filter((e) => e.type === 'tracksAdded' && e.data?.endpointId === intruder.peerId);
+  t.deepEqual(claimed, [], 'nobody was told the intruder publishes the publisher\'s tracks');
+  const peers = (await n.api(`/room/${roomId}`)).body.data.peers as Array<{ id: string; tracks: Array<{ id: string }> }>;
+  t.deepEqual(peers.find((p) => p.id === intruder.peerId)?.tracks, []);
+  t.deepEqual(peers.find((p) => p.id === publisher.peerId)?.tracks.map((x) => x.id).sort(), ['pub:audio', 'pub:video']);
+  t.is(workerObjectTotals(n.node).producers, 4, "only the publisher's and the subscriber's producers");
+
+  // Twenty offers at once from the intruder: the socket is closed, the others go on.
+  for (let i = 0; i < 20; i++) sendOffer(intruder.socket, `flood${i}`);
+  t.deepEqual(await intruder.socket.closeResult(5000), { code: 1008, reason: 'too many offers' });
+  t.true(publisher.socket.isOpen && subscriber.socket.isOpen);
+  for (const p of [publisher, subscriber]) await p.socket.close();
+  await n.api(`/room/${roomId}`, { method: 'DELETE' });
+  await waitFor(() => workerTotals().transports === 0, 3000, 'transports closed');
+  t.deepEqual(workerTotals(), { transports: 0, producers: 0, consumers: 0 });
+});

@@ -18,15 +18,20 @@ CACHE_DIR="${FJ_WORKER_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/fishjam-ts}"
 CACHED="$CACHE_DIR/mediasoup-worker-$MS_VERSION-$(uname -m)-$PATCH_ID"
 
 loads() { "$1" >/dev/null 2>&1 || [ $? -eq 41 ]; } # 41: "run me from Node", i.e. the binary loads and links
+digest() { sha256sum "$1" | cut -d' ' -f1; }
+# The stamp holds the digest of the binary it vouches for: a binary replaced behind our back (mediasoup's own
+# postinstall unpacking its unpatched prebuilt worker, say) no longer matches it and is rebuilt or taken from the cache.
+stamped() { [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$(digest "$BIN")" ]; }
 
 # mediasoup's JS half of the patches, every time: npm ci brings the package back unpatched.
 sh "$HERE/apply-patches.sh" "$MS_DIR" | sed 's/^/[mediasoup] /'
 
-if [ -x "$BIN" ] && [ -f "$STAMP" ] && loads "$BIN"; then
+if [ -x "$BIN" ] && stamped && loads "$BIN"; then
   say "worker $MS_VERSION (patches $PATCH_ID) present: $BIN"
 elif [ -x "$CACHED" ] && loads "$CACHED"; then
   say "worker $MS_VERSION (patches $PATCH_ID) from cache: $CACHED"
-  mkdir -p "$(dirname "$BIN")" && cp "$CACHED" "$BIN" && touch "$STAMP"
+  # (through a rename: the old binary may be running)
+  mkdir -p "$(dirname "$BIN")" && cp "$CACHED" "$BIN.tmp" && mv -f "$BIN.tmp" "$BIN" && digest "$BIN" >"$STAMP"
 else
   say "building worker $MS_VERSION with patches $PATCH_ID from source against Debian libraries (3-8 min on 2 cores)"
   start=$(date +%s)
@@ -38,6 +43,7 @@ else
   beat=$!
   trap 'kill $beat 2>/dev/null || true' EXIT
   mkdir -p "$CACHE_DIR"
+  rm -f "$STAMP" # build-worker.sh skips the build when it finds a stamp
   log="$CACHE_DIR/build-$MS_VERSION-$PATCH_ID.log"
   if ! sh "$HERE/build-worker.sh" >"$log" 2>&1; then
     kill $beat 2>/dev/null || true
@@ -47,6 +53,7 @@ else
   fi
   kill $beat 2>/dev/null || true
   say "built in $(( $(date +%s) - start )) s (log: $log)"
+  digest "$BIN" >"$STAMP"
   cp "$BIN" "$CACHED.tmp" && mv "$CACHED.tmp" "$CACHED"
   say "cached at $CACHED"
 fi
