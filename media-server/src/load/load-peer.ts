@@ -185,6 +185,15 @@ export class LoadPeer {
     if (!this.counting) {
       this.counting = true;
       const ice = this.pc.iceTransports[0];
+      // A receive buffer of 1 MiB instead of the default ~200 KiB: a load process descheduled for a moment on a busy
+      // machine loses fewer packets at its own sockets (capped by net.core.rmem_max).
+      for (const protocol of (ice?.connection as unknown as { protocols?: { transport?: { socket?: { setRecvBufferSize?(n: number): void } } }[] })?.protocols ?? []) {
+        try {
+          protocol.transport?.socket?.setRecvBufferSize?.(1 << 20);
+        } catch {
+          // not a UDP socket, or the platform refuses: the default buffer stays
+        }
+      }
       ice?.connection.onData.subscribe((data) => {
         this.counter.feed(data);
         if (this.pumps.length > 0 && isKeyFrameRequest(data)) for (const p of this.pumps) p.keyFrame();
