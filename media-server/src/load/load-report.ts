@@ -96,12 +96,16 @@ export function formatReport(r: LoadResult): string[] {
     lines.push(`packets per subscriber (RTP, counted at this process's sockets):`);
     lines.push(`  received  min ${Math.min(...received)}  p50 ${percentile(received, 50)}  max ${Math.max(...received)}; ` +
       `rate p50 ${Math.round(percentile(rates, 50))} pkt/s (${expectedRate(o)} nominal: ${o.publishers} publishers; they sent p50 ${Math.round(percentile(pubs.map((p) => p.sentRate), 50))} pkt/s each)`);
-    const worst = [...joinedSubs].sort((a, b) => b.lost / Math.max(1, b.expected) - a.lost / Math.max(1, a.expected));
+    // a subscriber that received nothing is the worst of all
+    const badness = (p: PeerResult): number => (p.received === 0 ? 2 : p.lost / Math.max(1, p.expected));
+    const worst = [...joinedSubs].sort((a, b) => badness(b) - badness(a));
+    const silent = joinedSubs.filter((p) => p.received === 0);
+    if (silent.length > 0) lines.push(`  ${silent.length} joined subscribers received nothing: ${silent.slice(0, 5).map((p) => `${p.label}${p.error ? ` (${p.error})` : ''}`).join(', ')}`);
     lines.push(`  lost      ${totalLost} of ${totalExpected} (${pct(totalLost, totalExpected)}); worst subscriber ${worst[0]!.label} ${worst[0]!.lost} (${pct(worst[0]!.lost, worst[0]!.expected)})`);
     const listed = o.verbose || joinedSubs.length <= 40 ? joinedSubs : worst.slice(0, 10);
     if (listed !== joinedSubs) lines.push(`  the 10 with the most loss (--verbose lists all ${joinedSubs.length}):`);
     for (const p of listed) {
-      lines.push(`  ${p.label.padEnd(14)} streams ${p.streams}  received ${pad(p.received, 7)}  lost ${pad(p.lost, 5)} (${pct(p.lost, p.expected)})`);
+      lines.push(`  ${p.label.padEnd(14)} streams ${p.streams}  received ${pad(p.received, 7)}  lost ${pad(p.lost, 5)} (${pct(p.lost, p.expected)})${p.error ? `  error: ${p.error}` : ''}`);
     }
     lines.push('');
   }
