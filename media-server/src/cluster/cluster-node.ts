@@ -91,6 +91,8 @@ export class ClusterNode extends EventEmitter<{ message: [DistMessage, string]; 
   private readonly pending = new Map<string, Map<number, Pending>>();
   private nextId = 1;
   private lastSent: { key: string; members: string; at: number } = { key: '', members: '', at: 0 };
+  /** the members each linked node last said it is linked to */
+  private readonly memberLists = new Map<string, Set<string>>();
   /** bytes sent and received on links that have closed (open links count their own) */
   private closedBytes = { in: 0, out: 0 };
   private timers: NodeJS.Timeout[] = [];
@@ -174,6 +176,33 @@ export class ClusterNode extends EventEmitter<{ message: [DistMessage, string]; 
 
   isLinked(node: string): boolean {
     return this.links.get(node)?.open ?? false;
+  }
+
+  /**
+   * Whether a member this node is linked to says it is linked to `node`: then `node` is alive and a link to it is
+   * about to come up here (membership is transitive), as right after it (re)joined through another node.
+   */
+  linkedElsewhere(node: string): boolean {
+    for (const [member, list] of this.memberLists) if (this.isLinked(member) && list.has(node)) return true;
+    return false;
+  }
+
+  /** Resolves true once a link to `node` is up (at once if it is), false after `timeoutMs`. */
+  waitForLink(node: string, timeoutMs: number): Promise<boolean> {
+    if (this.isLinked(node)) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const onUp = (peer: string): void => {
+        if (peer !== node) return;
+        clearTimeout(timer);
+        this.off('linkUp', onUp);
+        resolve(true);
+      };
+      const timer = setTimeout(() => {
+        this.off('linkUp', onUp);
+        resolve(false);
+      }, timeoutMs);
+      this.on('linkUp', onUp);
+    });
   }
 
   /** Bytes of dist messages sent and received so far (JSON text and heartbeat frames, without TCP/TLS overhead). */
@@ -319,6 +348,7 @@ export class ClusterNode extends EventEmitter<{ message: [DistMessage, string]; 
       this.closedBytes.out += link.bytesOut;
       if (this.links.get(link.peer) !== link) return;
       this.links.delete(link.peer);
+      this.memberLists.delete(link.peer);
       this.options.logger.warn({ node: link.peer, reason: link.closeReason }, 'node link closed');
       const calls = this.pending.get(link.peer);
       this.pending.delete(link.peer);
@@ -384,6 +414,9 @@ export class ClusterNode extends EventEmitter<{ message: [DistMessage, string]; 
     known.subscribed = message.subs === true;
     this.emit('load', from);
     this.emit('message', message, from);
+    if (Array.isArray(message.members)) {
+      this.memberLists.set(from, new Set((message.members as unknown[]).filter((m): m is string => typeof m === 'string').slice(0, 10_000)));
+    }
     // Membership is transitive: every node another node is linked to is wanted here too.
     for (const member of Array.isArray(message.members) ? (message.members as unknown[]) : []) {
       if (typeof member !== 'string') continue;

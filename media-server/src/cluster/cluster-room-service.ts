@@ -19,6 +19,8 @@ import { ownerOfRoomId } from './room-owner.js';
 
 /** One page of a cluster-wide room list: rooms up to this many bytes of JSON (at least one room). */
 export const LIST_PAGE_BYTES = 1024 * 1024;
+/** How long a request for a room waits for the link to a node that other members already reach. */
+const JOINING_LINK_WAIT_MS = 3000;
 /** How long an owner remembers a create's key (a retry or an abandon arrives well within it). */
 const CREATE_KEY_MS = 120_000;
 /** How long an entry node remembers creates it abandoned on a node it could not reach. */
@@ -278,6 +280,9 @@ export class ClusterRoomService implements RoomService {
   private async route<T>(roomId: string, here: () => Promise<T>, there: (node: string) => Promise<unknown>): Promise<T> {
     const owner = await this.locate(roomId);
     if (owner === this.cluster.self.full) return here();
+    // A node that just (re)joined through another member may hold new rooms before its link to this node is up:
+    // wait for that link briefly rather than answer 503 for a node the others reach.
+    if (!this.cluster.isLinked(owner) && this.cluster.linkedElsewhere(owner)) await this.cluster.waitForLink(owner, JOINING_LINK_WAIT_MS);
     if (!this.cluster.isLinked(owner)) {
       if (this.cluster.isKnown(owner)) throw new DomainError('owner_unreachable', `Unable to reach Fishjam instance holding room ${roomId}`);
       throw new DomainError('room_not_found', `Room ${roomId} does not exist`);
