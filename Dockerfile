@@ -43,7 +43,11 @@ WORKDIR /app
 # change.
 COPY --from=manifests /app /app
 RUN npm ci --workspace media-server --include-workspace-root=false --ignore-scripts --no-audit --no-fund --loglevel=error
-COPY media-server/tools/mediasoup media-server/tools/mediasoup
+# Only what the worker build reads (install-worker.sh is for machines, not images: editing it must not rebuild this).
+COPY media-server/tools/mediasoup/build-worker.sh media-server/tools/mediasoup/apply-patches.sh \
+     media-server/tools/mediasoup/patch-id.sh media-server/tools/mediasoup/
+COPY media-server/tools/mediasoup/patches media-server/tools/mediasoup/patches
+COPY media-server/tools/mediasoup/subprojects media-server/tools/mediasoup/subprojects
 # The project's own worker build (see media-server/tools/mediasoup/build-worker.sh); 3-5 min on 2 cores.
 RUN cd media-server \
  && start=$(date +%s) \
