@@ -221,11 +221,14 @@ export class WorkerPool extends EventEmitter<{ workerDied: [WorkerDiedEvent]; wo
     await Promise.all(
       this.slots.map(async (slot) => {
         try {
+          // The time of the request, not of the answer: on a busy machine one answer can come back late and the
+          // next one early, and wall time taken at the answers then made a 1 s CPU delta look like 0.1 s (ratios of
+          // 5-10 were reported). A worker is one thread: more than one core is a measuring error, clamped.
+          const now = Date.now();
           const usage = await slot.worker.getResourceUsage();
           const cpuMs = usage.ru_utime + usage.ru_stime;
-          const now = Date.now();
           if (slot.lastCpuMs !== undefined && now > slot.lastSampleAt) {
-            slot.cpuRatio = Math.max(0, (cpuMs - slot.lastCpuMs) / (now - slot.lastSampleAt));
+            slot.cpuRatio = Math.min(1, Math.max(0, (cpuMs - slot.lastCpuMs) / (now - slot.lastSampleAt)));
           }
           slot.lastCpuMs = cpuMs;
           slot.lastSampleAt = now;
