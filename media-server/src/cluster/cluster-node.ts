@@ -187,22 +187,17 @@ export class ClusterNode extends EventEmitter<{ message: [DistMessage, string]; 
     return false;
   }
 
-  /** Resolves true once a link to `node` is up (at once if it is), false after `timeoutMs`. */
-  waitForLink(node: string, timeoutMs: number): Promise<boolean> {
-    if (this.isLinked(node)) return Promise.resolve(true);
-    return new Promise((resolve) => {
-      const onUp = (peer: string): void => {
-        if (peer !== node) return;
-        clearTimeout(timer);
-        this.off('linkUp', onUp);
-        resolve(true);
-      };
-      const timer = setTimeout(() => {
-        this.off('linkUp', onUp);
-        resolve(false);
-      }, timeoutMs);
-      this.on('linkUp', onUp);
-    });
+  /**
+   * Resolves true once a link to `node` is up (at once if it is); false as soon as no member reports it any more (it
+   * died or froze: no reason to wait), or after `timeoutMs`.
+   */
+  async waitForLink(node: string, timeoutMs: number): Promise<boolean> {
+    const deadline = Date.now() + timeoutMs;
+    while (!this.isLinked(node)) {
+      if (Date.now() >= deadline || !this.linkedElsewhere(node)) return false;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    return true;
   }
 
   /** Bytes of dist messages sent and received so far (JSON text and heartbeat frames, without TCP/TLS overhead). */
@@ -357,6 +352,8 @@ export class ClusterNode extends EventEmitter<{ message: [DistMessage, string]; 
         p.reject(new Error(`link to ${link.peer} closed`));
       }
       this.emit('linkDown', link.peer);
+      // The others learn at once that this member is gone from here (they may be waiting for a link to it).
+      this.broadcastLoad(false);
     });
     this.options.logger.info({ node: link.peer }, 'node connected');
     this.emit('linkUp', link.peer);
