@@ -37,6 +37,7 @@ import { generatedRoomId } from './cluster/room-owner.js';
 import { ObservedNotificationHub, shareNotifications } from './cluster/cluster-notifications.js';
 import { withEffectiveCookie } from './cluster/dist-cookie.js';
 import type { RoomService } from './rooms/room-service.js';
+import { ComponentManager } from './components/component-manager.js';
 
 export interface FishjamNode {
   readonly config: Config;
@@ -48,6 +49,7 @@ export interface FishjamNode {
   readonly notifications: NotificationHub;
   readonly cluster: ClusterNode | undefined;
   readonly webhooks: WebhookSender;
+  readonly components: ComponentManager;
   /** Actual ports (a config port of 0 picks a free one, which tests use). */
   readonly httpPort: number;
   readonly metricsPort: number;
@@ -91,6 +93,13 @@ export async function startNode(config: Config, logger: Logger): Promise<Fishjam
     webrtcEnabled: config.webrtcUsed,
   });
   pool.on('workerDied', ({ routerIds }) => registry.failRouters(routerIds));
+  const components = new ComponentManager({
+    registry,
+    bus,
+    logger: logger.child({ component: 'components' }),
+    resourcesBasePath: config.resourcesBasePath,
+    componentsUsed: config.componentsUsed,
+  });
 
   const signaling = new SignalingHub(registry, bus, logger, turn);
   const notifications = new ObservedNotificationHub(bus);
@@ -144,6 +153,7 @@ export async function startNode(config: Config, logger: Logger): Promise<Fishjam
     publicAddress: config.host,
     secretKeyBase: config.secretKeyBase,
     acceptsRooms: () => state.acceptsRooms,
+    components,
     ...(selfName ? { generateRoomId: () => generatedRoomId(randomUUID(), selfName) } : {}),
   });
   let rooms: RoomService = local;
@@ -224,6 +234,7 @@ export async function startNode(config: Config, logger: Logger): Promise<Fishjam
     notifications,
     cluster,
     webhooks,
+    components,
     httpPort,
     metricsPort,
     drain: () => drainer.start(),
@@ -231,6 +242,7 @@ export async function startNode(config: Config, logger: Logger): Promise<Fishjam
       (stopping ??= (async () => {
         state.set('STOPPING');
         registry.closeAll();
+        await components.stopAll(); // their processes are gone before the workers are
         stopReporter();
         await cluster?.stop();
         for (const client of sockets.clients) client.terminate();

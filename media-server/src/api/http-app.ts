@@ -10,6 +10,7 @@ import { refusedBodyLingering } from './json-body.js';
 import { mountAdminRoutes } from './routes/admin-routes.js';
 import { mountHealthRoute, mountProbeRoutes, type HealthSource } from './routes/health-routes.js';
 import { mountOpenApiRoute } from './routes/openapi-route.js';
+import { mountComponentRoutes } from './routes/component-routes.js';
 import { mountRoomRoutes } from './routes/room-routes.js';
 
 export interface RequestObservation {
@@ -55,6 +56,7 @@ export function createHttpApp(deps: HttpAppDeps): Koa {
   api.use(bearerAuth(deps.serverApiToken));
   mountHealthRoute(api, deps.health);
   mountRoomRoutes(api, deps.rooms);
+  mountComponentRoutes(api, deps.rooms);
   mountAdminRoutes(api, deps.startDrain, deps.drainStatus);
   app.use(api.routes());
   app.use(api.allowedMethods());

@@ -22,6 +22,12 @@ const STATUS_OF: Record<DomainErrorCode, number> = {
   node_draining: 503,
   media_unavailable: 503,
   owner_unreachable: 503,
+  invalid_component: 400,
+  component_type_disabled: 400,
+  component_not_found: 404,
+  component_limit_reached: 400,
+  component_source_not_found: 404,
+  component_capacity: 503,
 };
 
 export function toHttpError(error: unknown): HttpError | undefined {

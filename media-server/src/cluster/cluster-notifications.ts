@@ -39,7 +39,10 @@ export class ObservedNotificationHub extends NotificationHub {
 
 export function shareNotifications(cluster: ClusterNode, bus: EventBus, hub: ObservedNotificationHub): void {
   hub.onSubscribersChanged(() => cluster.broadcastLoad());
-  bus.subscribe((event) => cluster.sendToSubscribers({ t: 'notify', d: Buffer.from(encodeServerMessage(serverMessageOf(event))).toString('base64') }));
+  bus.subscribe((event) => {
+    const message = serverMessageOf(event); // undefined: an event with no notification (component added/removed)
+    if (message) cluster.sendToSubscribers({ t: 'notify', d: Buffer.from(encodeServerMessage(message)).toString('base64') });
+  });
   cluster.on('message', (message) => {
     if (message.t !== 'notify') return;
     const decoded = decodeServerMessage(Buffer.from(String(message.d), 'base64'));

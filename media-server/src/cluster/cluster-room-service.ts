@@ -10,7 +10,8 @@ import { HttpError, toHttpError } from '../api/http-error.js';
 import { DomainError } from '../rooms/domain-errors.js';
 import { parseRoomConfig } from '../rooms/room-config.js';
 import type { CreatedPeer, CreatedRoom, RoomService } from '../rooms/room-service.js';
-import type { RoomView } from '../rooms/room-types.js';
+import type { ComponentView, RoomView } from '../rooms/room-types.js';
+import { checkComponentBody, checkSubscribeBody } from '../components/component-request.js';
 import { RpcError, type ClusterNode } from './cluster-node.js';
 import { DIST_MAX_PAYLOAD } from './dist-link.js';
 import { rankNodes, type LoadReport } from './placement.js';
@@ -78,6 +79,11 @@ export class ClusterRoomService implements RoomService {
     serve('room.delete', (p: { roomId: string }) => this.local.deleteRoom(p.roomId));
     serve('peer.add', (p: { roomId: string; body: Record<string, unknown> }) => this.local.addPeer(p.roomId, p.body));
     serve('peer.remove', (p: { roomId: string; peerId: string }) => this.local.removePeer(p.roomId, p.peerId));
+    serve('component.add', (p: { roomId: string; body: Record<string, unknown> }) => this.local.addComponent(p.roomId, p.body));
+    serve('component.remove', (p: { roomId: string; componentId: string }) => this.local.removeComponent(p.roomId, p.componentId));
+    serve('component.subscribe', (p: { roomId: string; componentId: string; body: Record<string, unknown> }) =>
+      this.local.subscribeComponent(p.roomId, p.componentId, p.body),
+    );
     const sweep = setInterval(() => this.sweep(), 10_000);
     sweep.unref();
   }
@@ -264,6 +270,24 @@ export class ClusterRoomService implements RoomService {
 
   async removePeer(roomId: string, peerId: string): Promise<void> {
     await this.route(roomId, () => this.local.removePeer(roomId, peerId), (node) => this.cluster.request(node, 'peer.remove', { roomId, peerId }));
+  }
+
+  // Components run on their room's node. The checks the original makes before looking the room up run here first, so
+  // their answers (and their order) are the same whichever node is asked, and only checked bodies travel.
+  async addComponent(roomId: string, body: Record<string, unknown>): Promise<ComponentView> {
+    checkComponentBody(body);
+    return this.route(roomId, () => this.local.addComponent(roomId, body), (node) => this.cluster.request(node, 'component.add', { roomId, body }) as Promise<ComponentView>);
+  }
+
+  async removeComponent(roomId: string, componentId: string): Promise<void> {
+    await this.route(roomId, () => this.local.removeComponent(roomId, componentId), (node) => this.cluster.request(node, 'component.remove', { roomId, componentId }));
+  }
+
+  async subscribeComponent(roomId: string, componentId: string, body: Record<string, unknown>): Promise<void> {
+    const origins = checkSubscribeBody(body);
+    await this.route(roomId, () => this.local.subscribeComponent(roomId, componentId, body), (node) =>
+      this.cluster.request(node, 'component.subscribe', { roomId, componentId, body: { origins } }),
+    );
   }
 
   /**

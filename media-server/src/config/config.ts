@@ -1,5 +1,6 @@
 // FJ_* environment -> one frozen, typed Config. Pure: the environment, host facts and randomness are passed in.
 // Every problem is collected (not just the first) and names the variable and the expected form.
+import path from 'node:path';
 import { EnvReader } from './env-reader.js';
 
 export type Mode = 'development' | 'production';
@@ -77,6 +78,8 @@ export interface HostFacts {
   readonly cpuCount: number;
   /** Used when FJ_SECRET_KEY_BASE is unset. */
   readonly randomSecret: () => string;
+  /** What a relative FJ_RESOURCES_BASE_PATH is relative to (default: the process's working directory). */
+  readonly cwd?: string;
 }
 
 export type ConfigResult =
@@ -121,7 +124,7 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>, h
 
   const componentsUsed = r.list('FJ_COMPONENTS_USED', ' ');
   for (const c of componentsUsed) {
-    if (!COMPONENTS.includes(c)) r.fail(`FJ_COMPONENTS_USED: unknown component "${c}", expected any of: ${COMPONENTS.join(' ')}`);
+    if (!COMPONENTS.includes(c)) r.fail(`Invalid value in FJ_COMPONENTS_USED. Expected a lowercase component name, got: ${c}`);
   }
 
   const listenIp = r.ip('FJ_WEBRTC_LISTEN_IP', ip);
@@ -145,7 +148,8 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>, h
     checkOrigin: r.bool('FJ_CHECK_ORIGIN', true),
     metricsIp: r.ip('FJ_METRICS_IP', '127.0.0.1'),
     metricsPort: r.port('FJ_METRICS_PORT', 9568),
-    resourcesBasePath: r.string('FJ_RESOURCES_BASE_PATH') ?? 'file_storage',
+    // As the original: relative to the working directory, made absolute once here.
+    resourcesBasePath: path.resolve(host.cwd ?? process.cwd(), r.string('FJ_RESOURCES_BASE_PATH') ?? 'fishjam_resources'),
     componentsUsed,
     webrtcUsed: r.bool('FJ_WEBRTC_USED', true),
     logLevel: r.oneOf('FJ_LOG_LEVEL', ['info', 'debug', 'warning', 'error'] as const, 'info'),

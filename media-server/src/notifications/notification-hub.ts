@@ -10,7 +10,10 @@ export class NotificationHub {
   private readonly listeners = new Map<number, Set<Listener>>();
 
   constructor(bus: EventBus) {
-    bus.subscribe((event) => this.publish(ServerEventType.SERVER_NOTIFICATION, serverMessageOf(event)));
+    bus.subscribe((event) => {
+      const message = serverMessageOf(event);
+      if (message) this.publish(ServerEventType.SERVER_NOTIFICATION, message);
+    });
   }
 
   subscribe(eventType: number, listener: Listener): () => void {

@@ -4,7 +4,7 @@ import type { DomainEvent } from '../rooms/event-bus.js';
 
 const metadataText = (metadata: unknown): string => JSON.stringify(metadata ?? null);
 
-export function serverMessageOf(event: DomainEvent): ServerMessage {
+export function serverMessageOf(event: DomainEvent): ServerMessage | undefined {
   switch (event.type) {
     case 'roomCreated':
       return { roomCreated: { roomId: event.roomId } };
@@ -36,5 +36,20 @@ export function serverMessageOf(event: DomainEvent): ServerMessage {
       if (event.type === 'trackRemoved') return { trackRemoved: body };
       return { trackMetadataUpdated: body };
     }
+    case 'componentTrackAdded':
+    case 'componentTrackRemoved': {
+      // The same TrackAdded/TrackRemoved as a peer's, with the oneof endpoint_info set to component_id.
+      const body = {
+        roomId: event.roomId,
+        componentId: event.componentId,
+        track: { id: event.trackId, type: event.trackType === 'audio' ? ServerTrackType.AUDIO : ServerTrackType.VIDEO, metadata: metadataText(event.metadata) },
+      };
+      return event.type === 'componentTrackAdded' ? { trackAdded: body } : { trackRemoved: body };
+    }
+    case 'componentCrashed':
+      return { componentCrashed: { roomId: event.roomId, componentId: event.componentId } };
+    case 'componentAdded':
+    case 'componentRemoved':
+      return undefined; // the original has no notification for these
   }
 }

@@ -128,7 +128,8 @@ export class WebhookSender {
     }
     // the instance ends here: its queue still delivers this last event, then is dropped
     if (event.type === 'roomDeleted' || event.type === 'roomCrashed') this.rooms.delete(event.roomId);
-    if (queue) this.enqueue(queue, encodeServerMessage(serverMessageOf(event)));
+    const message = serverMessageOf(event);
+    if (queue && message) this.enqueue(queue, encodeServerMessage(message));
   }
 
   private queueFor(roomId: string, webhookUrl: string | null): Queue | null {

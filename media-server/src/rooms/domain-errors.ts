@@ -10,7 +10,13 @@ export type DomainErrorCode =
   | 'peer_limit_reached'
   | 'node_draining'
   | 'media_unavailable'
-  | 'owner_unreachable';
+  | 'owner_unreachable'
+  | 'invalid_component'
+  | 'component_type_disabled'
+  | 'component_not_found'
+  | 'component_limit_reached'
+  | 'component_source_not_found'
+  | 'component_capacity';
 
 export class DomainError extends Error {
   constructor(

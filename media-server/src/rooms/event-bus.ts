@@ -1,7 +1,7 @@
 // One typed bus for domain events: notifications, webhooks, metrics and signalling subscribe; nobody is called
 // directly just to be told that something happened.
 import { EventEmitter } from 'node:events';
-import type { PeerType, TrackType } from './room-types.js';
+import type { ComponentType, PeerType, TrackType } from './room-types.js';
 
 export type DomainEvent =
   | { type: 'roomCreated'; roomId: string }
@@ -15,7 +15,13 @@ export type DomainEvent =
   | { type: 'peerMetadataUpdated'; roomId: string; peerId: string; metadata: unknown }
   | { type: 'trackAdded'; roomId: string; peerId: string; trackId: string; trackType: TrackType; metadata: unknown }
   | { type: 'trackRemoved'; roomId: string; peerId: string; trackId: string; trackType: TrackType; metadata: unknown }
-  | { type: 'trackMetadataUpdated'; roomId: string; peerId: string; trackId: string; trackType: TrackType; metadata: unknown };
+  | { type: 'trackMetadataUpdated'; roomId: string; peerId: string; trackId: string; trackType: TrackType; metadata: unknown }
+  | { type: 'componentAdded'; roomId: string; componentId: string; componentType: ComponentType }
+  /** the component left: deleted, ended by itself, or crashed (then componentCrashed follows) */
+  | { type: 'componentRemoved'; roomId: string; componentId: string; componentType: ComponentType }
+  | { type: 'componentCrashed'; roomId: string; componentId: string }
+  | { type: 'componentTrackAdded'; roomId: string; componentId: string; trackId: string; trackType: TrackType; metadata: unknown }
+  | { type: 'componentTrackRemoved'; roomId: string; componentId: string; trackId: string; trackType: TrackType; metadata: unknown };
 
 export type DomainEventType = DomainEvent['type'];
 

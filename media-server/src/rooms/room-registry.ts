@@ -6,8 +6,8 @@ import type { Logger } from 'pino';
 import type { RoomMedia } from '../sfu/room-media.js';
 import { DomainError } from './domain-errors.js';
 import type { EventBus } from './event-bus.js';
-import { Peer, Room } from './room.js';
-import type { PeerOptions, PeerType, RoomConfig, TrackType, VideoCodec } from './room-types.js';
+import { Component, Peer, Room, type ComponentTrack } from './room.js';
+import type { ComponentType, PeerOptions, PeerType, RoomConfig, TrackType, VideoCodec } from './room-types.js';
 
 export interface RoomRegistryDeps {
   readonly bus: EventBus;
@@ -156,6 +156,47 @@ export class RoomRegistry {
     if (!track) return;
     track.metadata = metadata;
     this.deps.bus.publish({ type: 'trackMetadataUpdated', roomId, peerId, trackId, trackType: track.type, metadata });
+  }
+
+  // --- components: the domain state only; their media is run by components/ ---------------------------------
+
+  addComponent(roomId: string, id: string, type: ComponentType, properties: Record<string, unknown>): Component {
+    const room = this.get(roomId);
+    const component = new Component(id, type, properties);
+    room.components.set(id, component);
+    this.deps.bus.publish({ type: 'componentAdded', roomId, componentId: id, componentType: type });
+    return component;
+  }
+
+  getComponent(roomId: string, componentId: string): Component {
+    const component = this.get(roomId).components.get(componentId);
+    if (!component) throw new DomainError('component_not_found', `Component ${componentId} does not exist`);
+    return component;
+  }
+
+  /** The component leaves the room: TrackRemoved for each track it still has, then (if it crashed) ComponentCrashed. */
+  removeComponent(roomId: string, componentId: string, crashed = false): void {
+    const room = this.rooms.get(roomId);
+    const component = room?.components.get(componentId);
+    if (!room || !component) return;
+    for (const trackId of [...component.tracks.keys()]) this.removeComponentTrack(roomId, componentId, trackId);
+    room.components.delete(componentId);
+    this.deps.bus.publish({ type: 'componentRemoved', roomId, componentId, componentType: component.type });
+    if (crashed) this.deps.bus.publish({ type: 'componentCrashed', roomId, componentId });
+  }
+
+  addComponentTrack(roomId: string, componentId: string, track: ComponentTrack): void {
+    const component = this.getComponent(roomId, componentId);
+    component.tracks.set(track.id, track);
+    this.deps.bus.publish({ type: 'componentTrackAdded', roomId, componentId, trackId: track.id, trackType: track.type, metadata: track.metadata });
+  }
+
+  removeComponentTrack(roomId: string, componentId: string, trackId: string): void {
+    const component = this.rooms.get(roomId)?.components.get(componentId);
+    const track = component?.tracks.get(trackId);
+    if (!component || !track) return;
+    component.tracks.delete(trackId);
+    this.deps.bus.publish({ type: 'componentTrackRemoved', roomId, componentId, trackId, trackType: track.type, metadata: track.metadata });
   }
 
   /** Rooms whose router lived on a worker that died: they crash (RoomCrashed), everything else goes on. */

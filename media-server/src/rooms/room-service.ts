@@ -5,7 +5,7 @@ import { DomainError } from './domain-errors.js';
 import { signPeerToken } from './peer-token.js';
 import { parseRoomConfig } from './room-config.js';
 import type { RoomRegistry } from './room-registry.js';
-import type { PeerView, RoomView } from './room-types.js';
+import type { ComponentView, PeerView, RoomView } from './room-types.js';
 
 export interface CreatedRoom {
   room: RoomView;
@@ -25,6 +25,16 @@ export interface RoomService {
   deleteRoom(roomId: string): Promise<void>;
   addPeer(roomId: string, body: Record<string, unknown>): Promise<CreatedPeer>;
   removePeer(roomId: string, peerId: string): Promise<void>;
+  addComponent(roomId: string, body: Record<string, unknown>): Promise<ComponentView>;
+  removeComponent(roomId: string, componentId: string): Promise<void>;
+  subscribeComponent(roomId: string, componentId: string, body: Record<string, unknown>): Promise<void>;
+}
+
+/** What runs components (components/ implements it; rooms/ only passes requests on). */
+export interface ComponentOperations {
+  add(roomId: string, body: Record<string, unknown>): Promise<ComponentView>;
+  remove(roomId: string, componentId: string): Promise<void>;
+  subscribe(roomId: string, componentId: string, body: Record<string, unknown>): Promise<void>;
 }
 
 export interface LocalRoomServiceDeps {
@@ -36,6 +46,7 @@ export interface LocalRoomServiceDeps {
   readonly generateRoomId?: () => string;
   /** False while draining: rooms go on, no new ones start here. */
   readonly acceptsRooms: () => boolean;
+  readonly components: ComponentOperations;
 }
 
 export class LocalRoomService implements RoomService {
@@ -81,5 +92,17 @@ export class LocalRoomService implements RoomService {
 
   async removePeer(roomId: string, peerId: string): Promise<void> {
     this.deps.registry.removePeer(roomId, peerId);
+  }
+
+  addComponent(roomId: string, body: Record<string, unknown>): Promise<ComponentView> {
+    return this.deps.components.add(roomId, body);
+  }
+
+  removeComponent(roomId: string, componentId: string): Promise<void> {
+    return this.deps.components.remove(roomId, componentId);
+  }
+
+  subscribeComponent(roomId: string, componentId: string, body: Record<string, unknown>): Promise<void> {
+    return this.deps.components.subscribe(roomId, componentId, body);
   }
 }

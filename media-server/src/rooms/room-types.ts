@@ -27,10 +27,22 @@ export interface PeerView {
   metadata: unknown;
 }
 
+/** The component types of Fishjam 0.6.3 (FJ_COMPONENTS_USED names). */
+export const COMPONENT_TYPES = ['hls', 'rtsp', 'file', 'sip', 'recording'] as const;
+export type ComponentType = (typeof COMPONENT_TYPES)[number];
+
+export interface ComponentView {
+  id: string;
+  type: ComponentType;
+  /** camelCase, as the original answers them; type-specific */
+  properties: Record<string, unknown>;
+  tracks: TrackView[];
+}
+
 export interface RoomView {
   id: string;
   config: RoomConfig;
-  components: unknown[];
+  components: ComponentView[];
   peers: PeerView[];
 }
 

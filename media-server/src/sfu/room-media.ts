@@ -76,6 +76,28 @@ export class RoomMedia {
     return transport;
   }
 
+  /**
+   * A producer fed with plain RTP by a local process (a component's player): a PlainTransport on the room's first
+   * router, on 127.0.0.1 only, that learns the sender's port from its first packet (comedia). Closing the transport
+   * closes the producer; closing the room closes both.
+   */
+  async createPlainProducer(
+    kind: types.MediaKind,
+    rtpParameters: types.RtpParameters,
+    appData: Record<string, unknown>,
+  ): Promise<{ transport: types.PlainTransport; producer: types.Producer; port: number }> {
+    const entry = this.primary;
+    const transport = await entry.router.createPlainTransport({ listenInfo: { protocol: 'udp', ip: '127.0.0.1' }, rtcpMux: true, comedia: true });
+    try {
+      const producer = await transport.produce({ kind, rtpParameters, appData });
+      this.track(producer, entry);
+      return { transport, producer, port: transport.tuple.localPort };
+    } catch (error) {
+      transport.close();
+      throw error;
+    }
+  }
+
   /** Makes a producer consumable on the router of `transport` (piping it there once if it lives elsewhere). */
   async ensureConsumable(producerId: string, transport: types.WebRtcTransport): Promise<void> {
     const target = this.entries.find((e) => e.router.id === (transport.appData as { routerId?: string }).routerId) ?? this.primary;

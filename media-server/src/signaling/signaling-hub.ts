@@ -23,14 +23,26 @@ export class SignalingHub {
       if (event.type === 'peerDeleted') queueMicrotask(() => this.closePeer(event.roomId, event.peerId, 1000, 'Peer removed'));
       else if (event.type === 'roomDeleted') this.closeRoom(event.roomId, 1000, 'Room stopped');
       else if (event.type === 'roomCrashed') this.closeRoom(event.roomId, 1011, 'Internal server error');
+      else if (event.type === 'componentAdded') this.rooms.get(event.roomId)?.addComponent(event.componentId, event.componentType);
+      else if (event.type === 'componentRemoved') this.rooms.get(event.roomId)?.removeComponent(event.componentId);
+      else if (event.type === 'componentTrackRemoved') this.rooms.get(event.roomId)?.removeComponentTrack(event.componentId, event.trackId);
+      else if (event.type === 'componentTrackAdded') {
+        const producer = this.registry.find(event.roomId)?.components.get(event.componentId)?.tracks.get(event.trackId)?.producer;
+        if (producer) this.rooms.get(event.roomId)?.addComponentTrack(event.componentId, event.trackId, producer);
+      }
     });
   }
 
   attach(roomId: string, peerId: string, link: PeerLink): void {
     let room = this.rooms.get(roomId);
     if (!room) {
-      const media = this.registry.get(roomId).media;
-      room = new RoomSignaling(roomId, media, this.registry, this.logger.child({ room: roomId }), this.turn);
+      const domainRoom = this.registry.get(roomId);
+      room = new RoomSignaling(roomId, domainRoom.media, this.registry, this.logger.child({ room: roomId }), this.turn);
+      // The room's components so far (later ones arrive as events).
+      for (const component of domainRoom.components.values()) {
+        room.addComponent(component.id, component.type);
+        for (const track of component.tracks.values()) room.addComponentTrack(component.id, track.id, track.producer);
+      }
       this.rooms.set(roomId, room);
     }
     room.attach(peerId, link);

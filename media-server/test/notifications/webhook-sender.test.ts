@@ -319,7 +319,7 @@ test('a receiver that does not answer: the queue stays within 1 MiB, the oldest 
   const logs = captureLogs();
   const { bus, sender } = track(senderOnBus(new Map([['big', hook.url('/big?secret=SECRET2')]]), logs.logger, { allowPrivate: true, timeoutMs: 15_000 }));
 
-  const size = encodeServerMessage(serverMessageOf(bigEvent('big', 0, 100_000))).byteLength;
+  const size = encodeServerMessage(serverMessageOf(bigEvent('big', 0, 100_000))!).byteLength;
   const fit = Math.floor((1024 * 1024) / size); // how many wait in 1 MiB
   const total = 60;
   bus.publish({ type: 'roomCreated', roomId: 'big' }); // in flight, held by the receiver
@@ -365,7 +365,7 @@ test('the item bound holds too, and a notification larger than the whole byte bo
   t.is(sender.overflowed, 3);
   bus.publish(bigEvent('r', 99, 5000)); // alone larger than 4000 bytes
   t.is(sender.overflowed, 4);
-  t.is(sender.queuedBytes, 3 * encodeServerMessage(serverMessageOf(bigEvent('r', 0, 10))).byteLength);
+  t.is(sender.queuedBytes, 3 * encodeServerMessage(serverMessageOf(bigEvent('r', 0, 10))!).byteLength);
   release();
   await waitFor(() => hook.received.length === 4, 3000, 'the rest');
   await sleep(100);

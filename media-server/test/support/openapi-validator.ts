@@ -14,7 +14,24 @@ function withoutTypelessNullable(node: unknown): unknown {
   if (out.nullable === true && Array.isArray(out.enum) && !out.enum.includes(null)) out.enum = [...out.enum, null];
   return out;
 }
-ajv.addSchema({ components: withoutTypelessNullable((spec as any).components) }, 'fishjam');
+/**
+ * `Component` is a oneOf with a discriminator on `type`. Checked as a plain oneOf, an HLS object also matches
+ * ComponentRecording (only subscribeMode is required there), and ajv's own discriminator support needs `const` types
+ * in each branch, which this spec lacks: so the mapping becomes if/then branches (and an unmapped type fails).
+ */
+function withComponentDiscriminator(components: any): any {
+  const component = components.schemas.Component;
+  const mapping = component.discriminator.mapping as Record<string, string>;
+  const { oneOf: _oneOf, discriminator: _discriminator, ...rest } = component;
+  components.schemas.Component = {
+    ...rest,
+    required: ['type'],
+    properties: { type: { enum: Object.keys(mapping) } },
+    allOf: Object.entries(mapping).map(([type, ref]) => ({ if: { properties: { type: { const: type } }, required: ['type'] }, then: { $ref: ref } })),
+  };
+  return components;
+}
+ajv.addSchema({ components: withComponentDiscriminator(withoutTypelessNullable((spec as any).components)) }, 'fishjam');
 
 export function validateAgainst(schemaName: string, body: unknown): string[] {
   const validate = ajv.getSchema(`fishjam#/components/schemas/${schemaName}`);

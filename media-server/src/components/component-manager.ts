@@ -1,0 +1,175 @@
+// The components of this node's rooms: checks a request (component-request.ts), records the component in the
+// registry, runs its media (file-player.ts) and turns how the media ends into the domain's events: the file played to
+// its end -> the component leaves by itself (TrackRemoved); the player failed -> TrackRemoved, ComponentCrashed, and
+// only that component goes; deleted, or its room gone -> its player is stopped. Every player is tracked here, so none
+// outlives its component, its room or this node.
+import { randomUUID } from 'node:crypto';
+import { lstatSync, realpathSync } from 'node:fs';
+import path from 'node:path';
+import type { Logger } from 'pino';
+import { DomainError } from '../rooms/domain-errors.js';
+import type { EventBus } from '../rooms/event-bus.js';
+import type { Room } from '../rooms/room.js';
+import type { RoomRegistry } from '../rooms/room-registry.js';
+import type { ComponentOperations } from '../rooms/room-service.js';
+import type { ComponentType, ComponentView } from '../rooms/room-types.js';
+import { checkComponentBody, checkSubscribable, checkSubscribeBody, parseComponentRequest, type ComponentContext } from './component-request.js';
+import type { FileSpec, SourceLookup } from './file-options.js';
+import { FilePlayer } from './file-player.js';
+
+/** The component types this server can run so far; the others answer as disabled, whatever FJ_COMPONENTS_USED says. */
+export const BUILT_COMPONENT_TYPES: ReadonlySet<ComponentType> = new Set<ComponentType>(['file']);
+/** Players (ffmpeg processes) one node runs at once; past it a create answers 503. */
+export const MAX_PLAYERS_PER_NODE = 64;
+
+export interface ComponentManagerDeps {
+  readonly registry: RoomRegistry;
+  readonly bus: EventBus;
+  readonly logger: Logger;
+  /** FJ_RESOURCES_BASE_PATH, absolute */
+  readonly resourcesBasePath: string;
+  /** FJ_COMPONENTS_USED */
+  readonly componentsUsed: readonly string[];
+  readonly ffmpegPath?: string;
+  readonly newComponentId?: () => string;
+}
+
+interface Running {
+  readonly roomId: string;
+  readonly componentId: string;
+  player: FilePlayer | undefined;
+  stopped: boolean;
+}
+
+export class ComponentManager implements ComponentOperations {
+  private readonly running = new Map<string, Running>();
+  private readonly context: ComponentContext;
+  private readonly newId: () => string;
+
+  constructor(private readonly deps: ComponentManagerDeps) {
+    this.newId = deps.newComponentId ?? randomUUID;
+    const enabled = new Set(deps.componentsUsed.filter((t): t is ComponentType => BUILT_COMPONENT_TYPES.has(t as ComponentType)));
+    for (const t of deps.componentsUsed) {
+      if (!enabled.has(t as ComponentType)) deps.logger.warn({ type: t }, 'FJ_COMPONENTS_USED names a component type this server does not run yet: creating one answers "disabled"');
+    }
+    this.context = { enabled, lookup: fileSystemLookup(path.join(deps.resourcesBasePath, 'file_component_sources')) };
+    deps.bus.subscribe((event) => {
+      if (event.type === 'roomDeleted' || event.type === 'roomCrashed') this.stopRoom(event.roomId);
+    });
+  }
+
+  async add(roomId: string, body: Record<string, unknown>): Promise<ComponentView> {
+    const { type, options } = checkComponentBody(body);
+    const room = this.deps.registry.get(roomId);
+    const spec = parseComponentRequest(type, options, roomFacts(room), this.context);
+    if (this.running.size >= MAX_PLAYERS_PER_NODE) {
+      throw new DomainError('component_capacity', `Reached the limit of ${MAX_PLAYERS_PER_NODE} playing components on this Fishjam instance`);
+    }
+    const component = this.deps.registry.addComponent(roomId, this.newId(), type, spec.properties);
+    // As the original: the answer comes at once, with no tracks; the track is announced when the player runs.
+    void this.play(room, component.id, spec.file);
+    return component.view();
+  }
+
+  async remove(roomId: string, componentId: string): Promise<void> {
+    this.deps.registry.getComponent(roomId, componentId);
+    const running = this.running.get(key(roomId, componentId));
+    if (running) this.stop(running);
+    this.deps.registry.removeComponent(roomId, componentId);
+  }
+
+  async subscribe(roomId: string, componentId: string, body: Record<string, unknown>): Promise<void> {
+    checkSubscribeBody(body);
+    const component = this.deps.registry.get(roomId).components.get(componentId);
+    // 400, not 404, for a missing component here: the original's answer.
+    if (!component) throw new DomainError('invalid_component', `Component ${componentId} does not exist`);
+    checkSubscribable(componentId, component.type, component.properties);
+    // Only HLS and Recording in manual mode get here; neither can be created yet.
+  }
+
+  /** Players running now (tests and metrics). */
+  get playing(): number {
+    return this.running.size;
+  }
+
+  /** Stops every player and waits for their processes (node shutdown). */
+  async stopAll(): Promise<void> {
+    await Promise.all([...this.running.values()].map((r) => this.stop(r)));
+  }
+
+  private async play(room: Room, componentId: string, file: FileSpec): Promise<void> {
+    const roomId = room.id;
+    const running: Running = { roomId, componentId, player: undefined, stopped: false };
+    this.running.set(key(roomId, componentId), running);
+    const log = this.deps.logger.child({ room: roomId, component: componentId });
+    try {
+      let player: FilePlayer;
+      try {
+        player = await FilePlayer.start(room.media, file, { peerId: componentId, componentId }, this.deps.ffmpegPath ?? 'ffmpeg');
+      } catch (error) {
+        if (running.stopped || room.media.closed) return; // deleted, or its room went, while it started
+        log.error({ err: (error as Error).message }, 'file component could not start');
+        this.deps.registry.removeComponent(roomId, componentId, true);
+        return;
+      }
+      running.player = player;
+      if (running.stopped || !this.deps.registry.find(roomId)?.components.has(componentId)) {
+        await player.stop();
+        return;
+      }
+      this.deps.registry.addComponentTrack(roomId, componentId, { id: `${componentId}:${randomUUID()}`, type: file.kind, metadata: null, producer: player.producer });
+      const end = await player.ended;
+      if (end.kind === 'stopped' || running.stopped) return;
+      if (end.kind === 'finished') {
+        log.info('file component played its file to the end: it leaves the room');
+        this.deps.registry.removeComponent(roomId, componentId);
+      } else {
+        log.warn({ reason: end.reason }, 'file component crashed');
+        this.deps.registry.removeComponent(roomId, componentId, true);
+      }
+    } finally {
+      this.running.delete(key(roomId, componentId));
+    }
+  }
+
+  private stop(running: Running): Promise<void> {
+    running.stopped = true;
+    return running.player?.stop() ?? Promise.resolve();
+  }
+
+  private stopRoom(roomId: string): void {
+    for (const running of this.running.values()) if (running.roomId === roomId) void this.stop(running);
+  }
+}
+
+function key(roomId: string, componentId: string): string {
+  return `${roomId}\0${componentId}`;
+}
+
+function roomFacts(room: Room) {
+  return { roomId: room.id, videoCodec: room.config.videoCodec, componentTypes: [...room.components.values()].map((c) => c.type) };
+}
+
+/** The sources folder on disk: regular files only, symlinks resolved (so the caller can check where they lead). */
+function fileSystemLookup(root: string): SourceLookup {
+  const real = (p: string): string | undefined => {
+    try {
+      return realpathSync(p);
+    } catch {
+      return undefined;
+    }
+  };
+  return {
+    root,
+    realRoot: () => real(root),
+    realFile: (absolutePath) => {
+      const target = real(absolutePath);
+      if (target === undefined) return undefined;
+      try {
+        return lstatSync(target).isFile() ? target : undefined;
+      } catch {
+        return undefined;
+      }
+    },
+  };
+}
