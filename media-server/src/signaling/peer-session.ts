@@ -29,6 +29,10 @@ export interface ReceivedTrack {
   readonly consumer: types.Consumer;
   readonly mid: string;
   readonly publisherId: string;
+  /** the spatial layer the client last asked for (setTargetTrackVariant) */
+  wantedSpatialLayer?: number;
+  /** a setPreferredLayers request is in flight; the wish that arrives meanwhile is applied after it */
+  applyingLayers?: boolean;
 }
 
 export class PeerSession {

@@ -17,7 +17,7 @@ import {
   type TrackEncoding,
   type TrackInfo,
 } from './media-events/index.js';
-import { ComponentEndpoints, tracksAddedData } from './component-endpoints.js';
+import { LatestWinsThrottle } from './latest-wins-throttle.js';
 import { PeerSession, type PeerLink, type PublishedTrack } from './peer-session.js';
 import { buildAnswer, type MLineDecision } from './sdp/answer.js';
 import { parseClientOffer, type ClientOffer } from './sdp/client-offer.js';
@@ -34,11 +34,19 @@ const MAX_PUBLISHED_TRACKS = 16;
 const MAX_OFFER_MLINES = 1024;
 /** An offerData unanswered this long no longer holds back the next one (a client that lost it must not hang). */
 const OFFER_ANSWER_TIMEOUT_MS = 10_000;
+/**
+ * Metadata updates of one peer (or one track) reach the room at most once per this many ms per endpoint in the room,
+ * and at least 100 ms apart: whatever the peers send, each receiver gets at most ~100 metadata events per second.
+ */
+const METADATA_INTERVAL_MS_PER_ENDPOINT = 10;
+const METADATA_MIN_INTERVAL_MS = 100;
 
 export class RoomSignaling {
   readonly sessions = new Map<string, PeerSession>();
-  private readonly components = new ComponentEndpoints();
   private readonly speaking = new Map<string, Set<string>>();
+  private readonly metadataThrottle = new LatestWinsThrottle(() =>
+    Math.max(METADATA_MIN_INTERVAL_MS, METADATA_INTERVAL_MS_PER_ENDPOINT * this.endpoints().length),
+  );
 
   constructor(
     readonly roomId: string,
@@ -150,43 +158,6 @@ export class RoomSignaling {
     }
   }
 
-  // --- components: endpoints without a socket, whose tracks every peer receives -----------------------------
-
-  addComponent(componentId: string, type: string): void {
-    if (!this.components.add(componentId, type)) return;
-    for (const other of this.endpoints()) this.send(other, { type: 'endpointAdded', data: { id: componentId, type, metadata: null } });
-  }
-
-  addComponentTrack(componentId: string, trackId: string, producer: types.Producer): void {
-    const track = this.components.addTrack(componentId, trackId, producer);
-    if (!track) return;
-    for (const other of this.endpoints()) {
-      other.knownTracks.add(trackId);
-      this.send(other, { type: 'tracksAdded', data: tracksAddedData(componentId, [track]) });
-      this.renegotiate(other);
-    }
-  }
-
-  removeComponentTrack(componentId: string, trackId: string): void {
-    if (!this.components.removeTrack(componentId, trackId)) return;
-    for (const other of this.endpoints()) {
-      if (!other.knownTracks.has(trackId) && !other.received.has(trackId)) continue;
-      other.knownTracks.delete(trackId);
-      other.received.get(trackId)?.consumer.close();
-      other.received.delete(trackId);
-      this.send(other, { type: 'tracksRemoved', data: { endpointId: componentId, trackIds: [trackId] } });
-      this.renegotiate(other);
-    }
-  }
-
-  removeComponent(componentId: string): void {
-    const endpoint = this.components.get(componentId);
-    if (!endpoint) return;
-    for (const trackId of [...endpoint.tracks.keys()]) this.removeComponentTrack(componentId, trackId);
-    this.components.remove(componentId);
-    for (const other of this.endpoints()) this.send(other, { type: 'endpointRemoved', data: { id: componentId } });
-  }
-
   // --- handlers -------------------------------------------------------------------------------------------
 
   private onConnect(session: PeerSession, data: ClientMediaEventData['connect']): void {
@@ -199,26 +170,35 @@ export class RoomSignaling {
     else if (peer) peer.metadata = null;
     const others = this.endpoints().filter((s) => s !== session);
     for (const other of others) for (const t of announcedTracks(other)) session.knownTracks.add(t.trackId);
-    for (const t of this.components.tracks()) session.knownTracks.add(t.trackId);
-    const otherEndpoints = [...others.map((o) => endpointInfo(o)), ...this.components.infos()];
-    this.send(session, { type: 'connected', data: { id: session.peerId, otherEndpoints } });
+    this.send(session, { type: 'connected', data: { id: session.peerId, otherEndpoints: others.map((o) => endpointInfo(o)) } });
     for (const other of others) this.send(other, { type: 'endpointAdded', data: { id: session.peerId, type: 'webrtc', metadata: session.metadata } });
     // A peer that only receives never asks to renegotiate: offer it the tracks already in the room.
     if (this.tracksFor(session).length > 0) this.renegotiate(session);
   }
 
+  /** Coalesced (latest wins, see latest-wins-throttle.ts): a peer looping updates cannot flood the room. */
   private onEndpointMetadata(session: PeerSession, data: ClientMediaEventData['updateEndpointMetadata']): void {
-    session.metadata = data.metadata ?? null;
-    this.registry.setPeerMetadata(this.roomId, session.peerId, session.metadata);
-    this.broadcast(session, { type: 'endpointUpdated', data: { id: session.peerId, metadata: session.metadata } });
+    const metadata = data.metadata ?? null;
+    const epoch = session.epoch;
+    this.metadataThrottle.schedule(`${session.peerId}\0endpoint`, () => {
+      if (!this.current(session, epoch) || !session.endpoint) return;
+      session.metadata = metadata;
+      this.registry.setPeerMetadata(this.roomId, session.peerId, session.metadata);
+      this.broadcast(session, { type: 'endpointUpdated', data: { id: session.peerId, metadata: session.metadata } });
+    });
   }
 
   private onTrackMetadata(session: PeerSession, data: ClientMediaEventData['updateTrackMetadata']): void {
-    const track = session.published.get(data.trackId);
-    if (!track) return;
-    track.metadata = data.trackMetadata ?? null;
-    this.registry.setTrackMetadata(this.roomId, session.peerId, data.trackId, track.metadata);
-    this.broadcast(session, { type: 'trackUpdated', data: { endpointId: session.peerId, trackId: data.trackId, metadata: track.metadata } });
+    if (!session.published.has(data.trackId)) return;
+    const metadata = data.trackMetadata ?? null;
+    const epoch = session.epoch;
+    this.metadataThrottle.schedule(`${session.peerId}\0track\0${data.trackId}\0`, () => {
+      const track = session.published.get(data.trackId);
+      if (!this.current(session, epoch) || !track) return;
+      track.metadata = metadata;
+      this.registry.setTrackMetadata(this.roomId, session.peerId, data.trackId, track.metadata);
+      this.broadcast(session, { type: 'trackUpdated', data: { endpointId: session.peerId, trackId: data.trackId, metadata: track.metadata } });
+    });
   }
 
   private onEncodingToggle(session: PeerSession, type: 'enableTrackEncoding' | 'disableTrackEncoding', data: { trackId: string; encoding: TrackEncoding }): void {
@@ -229,7 +209,12 @@ export class RoomSignaling {
     if (from.includes(data.encoding)) from.splice(from.indexOf(data.encoding), 1);
     if (!to.includes(data.encoding)) to.push(data.encoding);
     const eventType = type === 'enableTrackEncoding' ? 'trackEncodingEnabled' : 'trackEncodingDisabled';
-    this.broadcast(session, { type: eventType, data: { endpointId: session.peerId, trackId: data.trackId, encoding: data.encoding } });
+    // The last toggle of an encoding is its state: coalesced like metadata, so a toggling loop cannot flood the room.
+    const epoch = session.epoch;
+    this.metadataThrottle.schedule(`${session.peerId}\0track\0${data.trackId}\0encoding\0${data.encoding}`, () => {
+      if (!this.current(session, epoch) || !session.published.has(data.trackId)) return;
+      this.broadcast(session, { type: eventType, data: { endpointId: session.peerId, trackId: data.trackId, encoding: data.encoding } });
+    });
   }
 
   /** setTargetTrackVariant: the receiver's preferred simulcast layer for one remote track. */
@@ -239,7 +224,20 @@ export class RoomSignaling {
     if (!received || !track) return;
     const spatialLayer = track.variants.indexOf(data.variant);
     if (spatialLayer < 0) return;
-    await received.consumer.setPreferredLayers({ spatialLayer, temporalLayer: 2 }).catch(() => undefined);
+    // One worker request per consumer at a time, the latest wish applied last: a client repeating the event in a
+    // loop must not queue unbounded requests on the worker's channel.
+    received.wantedSpatialLayer = spatialLayer;
+    if (received.applyingLayers) return;
+    received.applyingLayers = true;
+    try {
+      let applied: number | undefined;
+      while (received.wantedSpatialLayer !== applied && !received.consumer.closed) {
+        applied = received.wantedSpatialLayer;
+        await received.consumer.setPreferredLayers({ spatialLayer: applied, temporalLayer: 2 }).catch(() => undefined);
+      }
+    } finally {
+      received.applyingLayers = false;
+    }
   }
 
   private offerData(session: PeerSession): void {
@@ -472,6 +470,7 @@ export class RoomSignaling {
     if (tracks.length === 0) return;
     for (const t of tracks) {
       session.published.delete(t.trackId);
+      this.metadataThrottle.forget(`${session.peerId}\0track\0${t.trackId}\0`);
       t.producer.close();
       this.registry.removeTrack(this.roomId, session.peerId, t.trackId);
     }
@@ -497,6 +496,7 @@ export class RoomSignaling {
 
   private leave(session: PeerSession): void {
     session.epoch++;
+    this.metadataThrottle.forget(`${session.peerId}\0`);
     session.negotiation = 'idle';
     session.renegotiate = false;
     if (!session.endpoint) {
@@ -548,9 +548,9 @@ export class RoomSignaling {
     return [...this.sessions.values()].filter((s) => s.endpoint);
   }
 
-  /** Every announced track of the other endpoints and of the components: what this session should receive. */
+  /** Every announced track of the other endpoints: what this session should receive. */
   private tracksFor(session: PeerSession): PublishedTrack[] {
-    return [...this.endpoints().filter((s) => s !== session).flatMap((s) => announcedTracks(s)), ...this.components.tracks()];
+    return this.endpoints().filter((s) => s !== session).flatMap((s) => announcedTracks(s));
   }
 
   /** The session publishing `trackId`, announced or not. */

@@ -14,17 +14,26 @@ export interface Delivery {
   status: number;
 }
 
+export interface Behaviour {
+  status: number;
+  delayMs?: number;
+  until?: Promise<unknown>;
+}
+
 export interface WebhookReceiver {
   url(path: string): string;
   deliveries(path: string): Delivery[];
-  /** Status for the nth request (0-based) to a path, and a delay before answering; default 200 at once. */
-  behave(path: string, answer: (n: number) => { status: number; delayMs?: number }): void;
+  /**
+   * Status for the nth request (0-based) to a path, and a delay before answering, or a promise to answer after
+   * (`until`: ordering without timing); default 200 at once.
+   */
+  behave(path: string, answer: (n: number) => Behaviour): void;
   close(): Promise<void>;
 }
 
 export async function startWebhookReceiver(): Promise<WebhookReceiver> {
   const all: Delivery[] = [];
-  const behaviours = new Map<string, (n: number) => { status: number; delayMs?: number }>();
+  const behaviours = new Map<string, (n: number) => Behaviour>();
   const counts = new Map<string, number>();
   const server = http.createServer((req, res) => {
     const chunks: Buffer[] = [];
@@ -34,14 +43,15 @@ export async function startWebhookReceiver(): Promise<WebhookReceiver> {
       const path = req.url ?? '/';
       const n = counts.get(path) ?? 0;
       counts.set(path, n + 1);
-      const { status, delayMs = 0 } = behaviours.get(path)?.(n) ?? { status: 200 };
+      const { status, delayMs = 0, until } = behaviours.get(path)?.(n) ?? { status: 200 };
       const raw = Buffer.concat(chunks);
       const decoded = decodeServerMessage(raw);
       const answer = (): void => {
         all.push({ path, contentType: req.headers['content-type'], message: decoded.ok ? decoded.value : undefined, raw, at, status });
         res.writeHead(status).end();
       };
-      if (delayMs > 0) setTimeout(answer, delayMs);
+      if (until) void until.then(answer, answer);
+      else if (delayMs > 0) setTimeout(answer, delayMs);
       else answer();
     });
   });
