@@ -44,6 +44,8 @@ const METADATA_MIN_INTERVAL_MS = 100;
 export class RoomSignaling {
   readonly sessions = new Map<string, PeerSession>();
   private readonly speaking = new Map<string, Set<string>>();
+  /** the whole room is closing (close()): leavers tell nobody */
+  private closing = false;
   private readonly metadataThrottle = new LatestWinsThrottle(() =>
     Math.max(METADATA_MIN_INTERVAL_MS, METADATA_INTERVAL_MS_PER_ENDPOINT * this.endpoints().length),
   );
@@ -152,6 +154,8 @@ export class RoomSignaling {
   }
 
   close(code: number, reason: string): void {
+    // Every socket is closing: telling each remaining peer about each leaver would be N^2 messages nobody reads.
+    this.closing = true;
     for (const session of [...this.sessions.values()]) {
       session.link.close(code, reason);
       this.detach(session.peerId);
@@ -568,6 +572,7 @@ export class RoomSignaling {
   }
 
   private send(session: PeerSession, event: ServerMediaEvent): void {
+    if (this.closing) return;
     this.logger.debug({ peer: session.peerId, type: event.type }, 'media event out');
     session.link.send(serializeServerMediaEvent(event));
   }

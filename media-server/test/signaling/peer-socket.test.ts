@@ -158,6 +158,24 @@ test('deleting the room closes every peer socket 1000 "Room stopped"', async (t)
   for (const socket of sockets) t.deepEqual(await socket.closeResult(), { code: 1000, reason: 'Room stopped' });
 });
 
+test('deleting a room of 30 connected endpoints sends none of them endpointRemoved (no N^2 goodbyes into closing sockets)', async (t) => {
+  const roomId = await room();
+  const sockets: PeerSocket[] = [];
+  for (let i = 0; i < 30; i++) {
+    const { token } = await peer(roomId);
+    const socket = await PeerSocket.open(n.base);
+    await socket.authenticate(token);
+    socket.sendMediaEvent({ type: 'connect', data: { metadata: null } });
+    await socket.waitForMediaEvent('connected', 5000);
+    sockets.push(socket);
+  }
+  await waitFor(() => sockets[0]!.mediaEvents().filter((e) => e.type === 'endpointAdded').length === 29, 5000, 'everyone joined');
+  t.is((await n.api(`/room/${roomId}`, { method: 'DELETE' })).status, 204);
+  for (const socket of sockets) t.deepEqual(await socket.closeResult(), { code: 1000, reason: 'Room stopped' });
+  const goodbyes = sockets.reduce((sum, s) => sum + s.mediaEvents().filter((e) => e.type === 'endpointRemoved').length, 0);
+  t.is(goodbyes, 0);
+});
+
 // --- after authentication: garbage is ignored ---------------------------------------------------------------
 
 test('garbage frames after authentication are ignored: the socket stays open and media events still work', async (t) => {

@@ -60,7 +60,12 @@ export function dict<T>(item: Reader<T>): Reader<Record<string, T>> {
   return (value, path) => {
     if (!isRecord(value)) return fail(path, 'object', value);
     const out: Record<string, T> = {};
-    for (const [key, inner] of Object.entries(value)) out[key] = item(inner, `${path}.${key}`);
+    for (const [key, inner] of Object.entries(value)) {
+      // JSON.parse makes "__proto__" an own key; assigning it would swap `out`'s prototype instead of adding an entry.
+      // No mid or track id is ever called that.
+      if (key === '__proto__') continue;
+      out[key] = item(inner, `${path}.${key}`);
+    }
     return out;
   };
 }

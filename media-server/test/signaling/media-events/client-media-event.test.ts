@@ -113,3 +113,15 @@ test('garbage is reported as an error value with a useful message, never thrown'
     t.deepEqual(parseClientMediaEvent(json), { ok: false, error }, json);
   }
 });
+
+test('a "__proto__" key in a map field is dropped, not turned into the prototype of the parsed map', (t) => {
+  const json =
+    '{"type":"custom","data":{"type":"sdpOffer","data":{"sdpOffer":{"type":"offer","sdp":"v=0"},"trackIdToTrackMetadata":' +
+    '{"__proto__":{"polluted":"yes"},"track-a":{"name":"cam"}},"trackIdToTrackBitrates":{},"midToTrackId":{"0":"track-a"}}}}';
+  const parsed = parseClientMediaEvent(json);
+  if (!parsed.ok || parsed.value.type !== 'sdpOffer') return t.fail(parsed.ok ? parsed.value.type : parsed.error);
+  const map = parsed.value.data.trackIdToTrackMetadata!;
+  t.deepEqual(Object.keys(map), ['track-a']);
+  t.is(Object.getPrototypeOf(map), Object.prototype);
+  t.is((map as Record<string, unknown>).polluted, undefined);
+});
