@@ -18,6 +18,7 @@ import {
   type TrackInfo,
 } from './media-events/index.js';
 import { LatestWinsThrottle } from './latest-wins-throttle.js';
+import { ComponentEndpoints, tracksAddedData } from './component-endpoints.js';
 import { PeerSession, type PeerLink, type PublishedTrack } from './peer-session.js';
 import { buildAnswer, type MLineDecision } from './sdp/answer.js';
 import { parseClientOffer, type ClientOffer } from './sdp/client-offer.js';
@@ -43,6 +44,7 @@ const METADATA_MIN_INTERVAL_MS = 100;
 
 export class RoomSignaling {
   readonly sessions = new Map<string, PeerSession>();
+  private readonly components = new ComponentEndpoints();
   private readonly speaking = new Map<string, Set<string>>();
   /** the whole room is closing (close()): leavers tell nobody */
   private closing = false;
@@ -162,6 +164,43 @@ export class RoomSignaling {
     }
   }
 
+  // --- components: endpoints without a socket, whose tracks every peer receives -----------------------------
+
+  addComponent(componentId: string, type: string): void {
+    if (!this.components.add(componentId, type)) return;
+    for (const other of this.endpoints()) this.send(other, { type: 'endpointAdded', data: { id: componentId, type, metadata: null } });
+  }
+
+  addComponentTrack(componentId: string, trackId: string, producer: types.Producer): void {
+    const track = this.components.addTrack(componentId, trackId, producer);
+    if (!track) return;
+    for (const other of this.endpoints()) {
+      other.knownTracks.add(trackId);
+      this.send(other, { type: 'tracksAdded', data: tracksAddedData(componentId, [track]) });
+      this.renegotiate(other);
+    }
+  }
+
+  removeComponentTrack(componentId: string, trackId: string): void {
+    if (!this.components.removeTrack(componentId, trackId)) return;
+    for (const other of this.endpoints()) {
+      if (!other.knownTracks.has(trackId) && !other.received.has(trackId)) continue;
+      other.knownTracks.delete(trackId);
+      other.received.get(trackId)?.consumer.close();
+      other.received.delete(trackId);
+      this.send(other, { type: 'tracksRemoved', data: { endpointId: componentId, trackIds: [trackId] } });
+      this.renegotiate(other);
+    }
+  }
+
+  removeComponent(componentId: string): void {
+    const endpoint = this.components.get(componentId);
+    if (!endpoint) return;
+    for (const trackId of [...endpoint.tracks.keys()]) this.removeComponentTrack(componentId, trackId);
+    this.components.remove(componentId);
+    for (const other of this.endpoints()) this.send(other, { type: 'endpointRemoved', data: { id: componentId } });
+  }
+
   // --- handlers -------------------------------------------------------------------------------------------
 
   private onConnect(session: PeerSession, data: ClientMediaEventData['connect']): void {
@@ -174,7 +213,9 @@ export class RoomSignaling {
     else if (peer) peer.metadata = null;
     const others = this.endpoints().filter((s) => s !== session);
     for (const other of others) for (const t of announcedTracks(other)) session.knownTracks.add(t.trackId);
-    this.send(session, { type: 'connected', data: { id: session.peerId, otherEndpoints: others.map((o) => endpointInfo(o)) } });
+    for (const t of this.components.tracks()) session.knownTracks.add(t.trackId);
+    const otherEndpoints = [...others.map((o) => endpointInfo(o)), ...this.components.infos()];
+    this.send(session, { type: 'connected', data: { id: session.peerId, otherEndpoints } });
     for (const other of others) this.send(other, { type: 'endpointAdded', data: { id: session.peerId, type: 'webrtc', metadata: session.metadata } });
     // A peer that only receives never asks to renegotiate: offer it the tracks already in the room.
     if (this.tracksFor(session).length > 0) this.renegotiate(session);
@@ -552,9 +593,9 @@ export class RoomSignaling {
     return [...this.sessions.values()].filter((s) => s.endpoint);
   }
 
-  /** Every announced track of the other endpoints: what this session should receive. */
+  /** Every announced track of the other endpoints and of the components: what this session should receive. */
   private tracksFor(session: PeerSession): PublishedTrack[] {
-    return this.endpoints().filter((s) => s !== session).flatMap((s) => announcedTracks(s));
+    return [...this.endpoints().filter((s) => s !== session).flatMap((s) => announcedTracks(s)), ...this.components.tracks()];
   }
 
   /** The session publishing `trackId`, announced or not. */
