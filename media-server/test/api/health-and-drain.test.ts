@@ -51,7 +51,7 @@ test('drain gives up after FJ_DRAIN_TIMEOUT', async (t) => {
     const started = Date.now();
     t.is(await n.node.drain(), 'timeout');
     const took = Date.now() - started;
-    t.true(took >= 900 && took < 3000, `took ${took} ms`);
+    t.true(took >= 900 && took < 10_000, `took ${took} ms`); // gives up (1 s), rather than how fast
   } finally {
     await n.stop();
   }

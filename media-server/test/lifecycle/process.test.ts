@@ -42,15 +42,16 @@ test('SIGTERM drains: waits for rooms up to FJ_DRAIN_TIMEOUT, then closes them a
   const [port, metrics] = [await freePort(), await freePort()];
   const p = run({ FJ_MODE: 'development', FJ_PORT: String(port), FJ_METRICS_PORT: String(metrics), FJ_DRAIN_TIMEOUT: '1', FJ_STRUCTURED_LOGGING: 'true' });
   const base = `http://127.0.0.1:${port}`;
-  await waitFor(async () => (await fetch(`${base}/readyz`).catch(() => undefined))?.status === 200, 15_000, 'the node to serve');
+  await waitFor(async () => (await fetch(`${base}/readyz`).catch(() => undefined))?.status === 200, 60_000, 'the node to serve');
   const created = await fetch(`${base}/room`, { method: 'POST', headers: { authorization: 'Bearer development' } });
   t.is(created.status, 201);
   const sent = Date.now();
   p.child.kill('SIGTERM');
-  await waitFor(async () => (await fetch(`${base}/readyz`).catch(() => undefined))?.status === 503, 2000, 'readiness to drop');
+  await waitFor(async () => (await fetch(`${base}/readyz`).catch(() => undefined))?.status === 503, 10_000, 'readiness to drop');
   t.is(await p.exit, 0);
   const took = Date.now() - sent;
-  t.true(took >= 900 && took < 5000, `exit after ${took} ms`);
+  // bounds far from the 1 s drain timeout's neighbours (0 and 30 s), so a busy machine cannot fail them
+  t.true(took >= 900 && took < 10_000, `exit after ${took} ms`);
   t.regex(p.output(), /"outcome":"timeout"/);
   t.regex(p.output(), /room deleted/);
 });
@@ -59,10 +60,10 @@ test('SIGTERM on an empty node exits 0 at once; SIGINT stops immediately', async
   for (const signal of ['SIGTERM', 'SIGINT'] as const) {
     const [port, metrics] = [await freePort(), await freePort()];
     const p = run({ FJ_MODE: 'development', FJ_PORT: String(port), FJ_METRICS_PORT: String(metrics), FJ_DRAIN_TIMEOUT: '30' });
-    await waitFor(async () => (await fetch(`http://127.0.0.1:${port}/livez`).catch(() => undefined))?.status === 200, 15_000, 'the node to serve');
+    await waitFor(async () => (await fetch(`http://127.0.0.1:${port}/livez`).catch(() => undefined))?.status === 200, 60_000, 'the node to serve');
     const sent = Date.now();
     p.child.kill(signal);
     t.is(await p.exit, 0, signal);
-    t.true(Date.now() - sent < 3000, `${signal} took ${Date.now() - sent} ms`);
+    t.true(Date.now() - sent < 10_000, `${signal} took ${Date.now() - sent} ms (the drain timeout is 30 s)`);
   }
 });
