@@ -1,113 +1,157 @@
-// Simulation of the cluster layer without mediasoup: N ClusterNodes in this process on loopback (NODES_LIST naming
-// only the first node; the rest is found transitively), each reporting a synthetic load of 1000 rooms. Measures:
-// - convergence after start (every node has N-1 members) and after a late join;
-// - idle cluster traffic per node (bytes/s of dist messages and heartbeat frames sent, without TCP overhead);
-// - a silent death: one node stops answering (its sockets stay open, nothing is read or sent): time until every
-//   other node has dropped it;
-// - placement spread of a 1000-create burst through one entry (placement.ts over the nodes' reports, each node
-//   reporting its real count every 50 creates).
-// Usage: node --import tsx bench/cluster-sim.ts [N ...]   (default 3 30)
-import { pino } from 'pino';
-import type { DistConfig } from '../src/config/config.js';
-import { ClusterNode } from '../src/cluster/cluster-node.js';
-import { chooseNode, type LoadReport } from '../src/cluster/placement.js';
+// Simulation of the cluster layer without mediasoup: N real nodes (ClusterNode + ClusterRoomService, see
+// cluster-sim-worker.ts), each on a loopback address of its own with its own port mapper (as one node per host in a
+// deployment), hosted by several processes (--per-process nodes each; one process would have to carry every end of
+// N×(N−1) links and all N nodes' heartbeats on one event loop, which is the simulation's cost, not a node's). The
+// nodes are told only the first node (NODES_LIST); the rest is found transitively. Each node reports 1000 rooms.
+// Measures, per size:
+// - forming: all but one node start; time until every node has all the others as members;
+// - a late join: the last node starts (in a process of its own); time until every node has N−1 members;
+// - idle cluster traffic sent per node (bytes/s of dist messages and heartbeat frames, without TCP/WebSocket framing)
+//   over a 10 s window, and the CPU the processes used meanwhile, per node;
+// - a burst of 1000 creates through one entry node (ClusterRoomService.createRoom, 20 in flight, real RPCs and load
+//   reports): max/min of the rooms each node got;
+// - a silent death: SIGSTOP of the late node's process (its sockets stay open, nothing is read or sent); time until
+//   no other node counts it as a member; then SIGCONT and the time until it is back everywhere.
+// Usage: node --import tsx bench/cluster-sim.ts [--per-process 10] [N ...]   (default 3 30 100)
+import { fork, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { freePort } from '../test/support/free-port.js';
+import type { SimNodeSpec, SimRequest } from './cluster-sim-worker.js';
 
-const logger = pino({ level: 'silent' });
+const here = path.dirname(fileURLToPath(import.meta.url));
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-async function waitUntil(check: () => boolean, timeoutMs: number): Promise<number | undefined> {
+const BURST = 1000;
+const BURST_CONCURRENCY = 20;
+const IDLE_WINDOW_MS = 10_000;
+
+class Worker {
+  private nextId = 1;
+  private readonly calls = new Map<number, { resolve: (v: any) => void; reject: (e: Error) => void }>();
+  readonly ready: Promise<void>;
+
+  constructor(readonly child: ChildProcess) {
+    this.ready = new Promise((resolve, reject) => {
+      child.once('exit', (code, signal) => reject(new Error(`simulation process exited (${code ?? signal})`)));
+      child.on('message', (m: { ready?: boolean; id?: number; ok?: boolean; result?: unknown; error?: string }) => {
+        if (m.ready) return resolve();
+        const call = this.calls.get(m.id!);
+        if (!call) return;
+        this.calls.delete(m.id!);
+        if (m.ok) call.resolve(m.result);
+        else call.reject(new Error(m.error));
+      });
+    });
+  }
+
+  call<T = any>(request: SimRequest): Promise<T> {
+    const id = this.nextId++;
+    return new Promise<T>((resolve, reject) => {
+      this.calls.set(id, { resolve, reject });
+      this.child.send({ id, request });
+    });
+  }
+}
+
+function spawnWorker(): Worker {
+  return new Worker(fork(path.join(here, 'cluster-sim-worker.ts'), [], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] }));
+}
+
+/** Node i's loopback address (127.77.0.1, 127.77.0.2, ...): its own host, its own port mapper. */
+function ipOf(i: number): string {
+  return `127.77.${Math.floor(i / 250)}.${(i % 250) + 1}`;
+}
+
+async function waitUntil(check: () => Promise<boolean>, timeoutMs: number): Promise<number | undefined> {
   const start = Date.now();
   while (Date.now() - start < timeoutMs) {
-    if (check()) return Date.now() - start;
-    await sleep(20);
+    if (await check()) return Date.now() - start;
+    await sleep(100);
   }
   return undefined;
 }
 
-function node(i: number, mapperPort: number, first: string): ClusterNode {
-  const name = `n${i}@127.0.0.1`;
-  const dist: DistConfig = {
-    enabled: true, strategy: 'NODES_LIST', mode: 'sname', nodeName: name, cookie: 'sim', cookieIsDefault: false,
-    nodes: i === 0 ? [] : [first], query: undefined, pollingIntervalMs: 5000, minPort: undefined, maxPort: undefined,
-    tls: undefined, portMapperPort: mapperPort,
-  };
-  return new ClusterNode({
-    dist, bindIp: '127.0.0.1', publicHost: `n${i}:1`, portMapperPort: mapperPort, reportIntervalMs: 1000, staleAfterMs: 2000,
-    leftAfterMs: 15_000, logger,
-    localLoad: () => ({ state: 'SERVING', rooms: 1000, peers: 2000, forwardedTracks: 4000, cpu: 0.3 }),
-  });
-}
+async function run(n: number, perProcess: number): Promise<Record<string, unknown>> {
+  const mapperPort = await freePort(ipOf(0));
+  const specs: SimNodeSpec[] = Array.from({ length: n }, (_, i) => ({ index: i, name: `n${i}@${ipOf(i)}`, ip: ipOf(i), seeds: i === 0 ? [] : [`n0@${ipOf(0)}`] }));
+  const formers = specs.slice(0, -1);
+  const late = specs[n - 1]!;
+  const slices: SimNodeSpec[][] = [];
+  for (let i = 0; i < formers.length; i += perProcess) slices.push(formers.slice(i, i + perProcess));
+  const workers = slices.map(() => spawnWorker());
+  const lateWorker = spawnWorker();
+  const all = [...workers, lateWorker];
+  const result: Record<string, unknown> = { nodes: n, processes: all.length };
+  try {
+    await Promise.all(all.map((w) => w.ready));
+    const linked = async () => (await Promise.all(all.map((w) => w.call<{ linked: number[] }>({ op: 'status' })))).flatMap((s) => s.linked);
+    const everyoneHas = (members: number) => async () => (await linked()).every((c) => c === members);
 
-function burstSpread(k: number, n = 1000, perReport = 50): number {
-  const names = Array.from({ length: k }, (_, i) => `n${i}`);
-  const rooms = new Map(names.map((x) => [x, 1000]));
-  const reported = new Map(rooms);
-  const reserved = new Map<string, number>();
-  for (let i = 0; i < n; i++) {
-    if (i % perReport === 0) {
-      for (const x of names) reported.set(x, rooms.get(x)!);
-      reserved.clear();
+    // Forming: the seed first (the others are told only its name), then the rest at once.
+    const started = Date.now();
+    await workers[0]!.call({ op: 'start', nodes: slices[0]!, mapperPort });
+    await Promise.all(workers.slice(1).map((w, i) => w.call({ op: 'start', nodes: slices[i + 1]!, mapperPort })));
+    result.startAllMs = Date.now() - started;
+    const formed = await waitUntil(everyoneHas(n - 2), 300_000);
+    result.formedMs = formed === undefined ? 'not within 300 s' : formed + (result.startAllMs as number);
+    if (formed === undefined) {
+      const counts = await linked();
+      result.formedMembersMin = Math.min(...counts);
+      return result;
     }
-    const reports: LoadReport[] = names.map((x) => ({ node: x, host: x, state: 'SERVING', rooms: reported.get(x)!, peers: 0, forwardedTracks: reported.get(x)! * 4, cpu: 0, receivedAt: 0 }));
-    const chosen = chooseNode(reports, { now: 0, maxAgeMs: 2000, reserved, prefer: names[0] })!.node;
-    rooms.set(chosen, rooms.get(chosen)! + 1);
-    reserved.set(chosen, (reserved.get(chosen) ?? 0) + 1);
+
+    // from the late node's start (its listener and port mapper registration included) to every node having N-1 members
+    const joinAt = Date.now();
+    await lateWorker.call({ op: 'start', nodes: [late], mapperPort });
+    const joined = await waitUntil(everyoneHas(n - 1), 60_000);
+    result.lateJoinConvergedMs = joined === undefined ? 'not within 60 s' : Date.now() - joinAt;
+
+    await sleep(3000);
+    const traffic = async () => Promise.all(all.map((w) => w.call<{ out: number[]; in: number[]; dials: number; cpuMicros: number; rssMiB: number; logs: Record<string, number> }>({ op: 'traffic' })));
+    const before = await traffic();
+    const windowStart = Date.now();
+    await sleep(IDLE_WINDOW_MS);
+    const after = await traffic();
+    const seconds = (Date.now() - windowStart) / 1000;
+    const perNode = after.flatMap((a, w) => a.out.map((o, i) => (o - before[w]!.out[i]!) / seconds));
+    const cpu = after.reduce((s, a, w) => s + a.cpuMicros - before[w]!.cpuMicros, 0) / 1e6 / seconds;
+    result.idleSentBytesPerSecPerNode = { avg: Math.round(perNode.reduce((a, b) => a + b, 0) / n), max: Math.round(Math.max(...perNode)) };
+    result.idleCpuPerNodePercent = Number(((100 * cpu) / n).toFixed(2));
+    const dials = after.reduce((s, a) => s + a.dials, 0);
+    result.dialsPerPair = Number((dials / ((n * (n - 1)) / 2)).toFixed(2));
+    result.rssMiBPerProcess = Math.max(...after.map((a) => a.rssMiB));
+    const logs: Record<string, number> = {};
+    for (const a of after) for (const [k, v] of Object.entries(a.logs)) logs[k] = (logs[k] ?? 0) + v;
+    result.linkClosuresBeforeDeath = logs['node link closed'] ?? 0;
+
+    const b = await workers[0]!.call<{ ok: number; failed: number; ms: number }>({ op: 'burst', entry: 0, count: BURST, concurrency: BURST_CONCURRENCY });
+    const created = (await Promise.all(all.map((w) => w.call<{ created: number[] }>({ op: 'created' })))).flatMap((c) => c.created);
+    result.burst = { ok: b.ok, failed: b.failed, ms: b.ms, entry: created[0], min: Math.min(...created), max: Math.max(...created), maxOverMin: Number((Math.max(...created) / Math.max(1, Math.min(...created))).toFixed(3)) };
+
+    // Silent death: the late node's process is stopped by the kernel; its sockets stay open.
+    await sleep(2000);
+    lateWorker.child.kill('SIGSTOP');
+    const listing = async () => (await Promise.all(workers.map((w) => w.call<{ listing: number }>({ op: 'status', watch: late.name })))).reduce((s, x) => s + x.listing, 0);
+    const dropped = await waitUntil(async () => (await listing()) === 0, 30_000);
+    result.silentDeathDroppedByAllMs = dropped ?? 'not within 30 s';
+    lateWorker.child.kill('SIGCONT');
+    const back = await waitUntil(async () => (await listing()) === n - 1, 30_000);
+    result.backAfterSigcontMs = back ?? 'not within 30 s';
+    return result;
+  } finally {
+    for (const w of all) w.child.kill('SIGCONT');
+    await Promise.all(all.map((w) => Promise.race([w.call({ op: 'stop' }).catch(() => undefined), sleep(5000)])));
+    for (const w of all) if (w.child.exitCode === null) w.child.kill('SIGKILL');
   }
-  const placed = names.map((x) => rooms.get(x)! - 1000);
-  return Math.max(...placed) / Math.max(1, Math.min(...placed));
 }
 
-async function run(n: number): Promise<Record<string, unknown>> {
-  const mapperPort = await freePort();
-  const nodes: ClusterNode[] = [];
-  const first = 'n0@127.0.0.1';
-  const started = Date.now();
-  for (let i = 0; i < n - 1; i++) {
-    const c = node(i, mapperPort, first);
-    await c.start();
-    nodes.push(c);
-  }
-  const full = (m: number) => () => nodes.every((c) => c.linkedNodes().length === m - 1);
-  const startMs = Date.now() - started;
-  const convergedMs = await waitUntil(full(n - 1), 60_000);
-  // a late join
-  const joinAt = Date.now();
-  const late = node(n - 1, mapperPort, first);
-  await late.start();
-  nodes.push(late);
-  const joinMs = await waitUntil(full(n), 30_000);
-  void joinAt;
-  await sleep(3000);
-  const before = nodes.map((c) => c.traffic().out);
-  const window = 10_000;
-  await sleep(window);
-  const perNode = nodes.map((c, i) => ((c.traffic().out - before[i]!) * 1000) / window);
-  // silent death of the last node: nothing read, nothing sent, sockets stay open
-  const victim = nodes[nodes.length - 1]!;
-  const v = victim as unknown as { timers: NodeJS.Timeout[]; links: Map<string, { check: () => void; socket: { _socket: { pause(): void } } }> };
-  for (const t of v.timers) clearInterval(t);
-  const diedAt = Date.now();
-  for (const link of v.links.values()) {
-    link.check = () => undefined;
-    link.socket._socket.pause();
-  }
-  const others = nodes.slice(0, -1);
-  const deathMs = await waitUntil(() => others.every((c) => !c.linkedNodes().includes(victim.self.full)), 15_000);
-  void diedAt;
-  await Promise.all(nodes.map((c) => c.stop()));
-  const avg = perNode.reduce((a, b) => a + b, 0) / perNode.length;
-  return {
-    nodes: n,
-    startAllMs: startMs,
-    convergedAfterLastStartMs: convergedMs,
-    lateJoinConvergedMs: joinMs,
-    idleBytesPerSecPerNode: { avg: Math.round(avg), max: Math.round(Math.max(...perNode)) },
-    silentDeathDroppedByAllMs: deathMs,
-    burst1000SpreadMaxOverMin: Number(burstSpread(n).toFixed(3)),
-  };
+const args = process.argv.slice(2);
+let perProcess = 10;
+const sizes: number[] = [];
+for (let i = 0; i < args.length; i++) {
+  if (args[i] === '--per-process') perProcess = Number(args[++i]);
+  else if (Number(args[i]) >= 3) sizes.push(Number(args[i]));
 }
-
-const sizes = process.argv.slice(2).map(Number).filter((x) => x >= 2);
-for (const n of sizes.length ? sizes : [3, 30]) console.log(JSON.stringify(await run(n)));
+for (const n of sizes.length ? sizes : [3, 30, 100]) console.log(JSON.stringify(await run(n, perProcess)));
 process.exit(0);

@@ -4,7 +4,11 @@
 // Membership: a node is a member exactly while its link is open and alive (heartbeats, dist-link.ts) and its load is
 // known (the first report rides in the handshake). Members are what /health counts and what placement may use.
 // Load reports are O(1) in rooms (a few numbers), sent when they change (checked every report interval) and at least
-// every REFRESH_MS; the members list goes out only when it changed.
+// every REFRESH_MS; the members list goes out only when it changed, at most once per MEMBERS_BATCH_MS.
+// Dialing is paced so that forming or healing a large cluster cannot collapse under its own retries: at most
+// MAX_DIALS dials at once, a node that cannot be reached is retried with backoff, and a node first heard of through
+// another member's list is dialed only by the smaller name of the pair (the other waits FIRST_CONTACT_GRACE_MS), so
+// a pair opens one link, not two of which one is thrown away.
 import { EventEmitter } from 'node:events';
 import dns from 'node:dns/promises';
 import { readFileSync } from 'node:fs';
@@ -76,14 +80,39 @@ interface Known {
   seenAt: number;
 }
 
-export class ClusterNode extends EventEmitter<{ message: [DistMessage, string]; linkUp: [string]; linkDown: [string]; load: [string] }> {
+/** Membership changes within this long go out as one members list (a join links to every node within moments). */
+const MEMBERS_BATCH_MS = 50;
+/** Dials in flight at most: a node learning of 99 members does not open 99 connections (and port mapper lookups) at once. */
+const MAX_DIALS = 16;
+/** A node first heard of from another member's list, whose name is smaller than ours, dials us; we dial it only
+ *  when no link came within this long. */
+const FIRST_CONTACT_GRACE_MS = 2000;
+/** Retry delay after the n-th failed dial in a row: 1 s, 2 s, 4 s, then this at most (± 25 %, so retries spread). */
+const MAX_DIAL_BACKOFF_MS = 5000;
+
+interface Wanted {
+  /** not dialed before this time (backoff, or first-contact grace) */
+  notBefore: number;
+  /** failed dials in a row */
+  failures: number;
+}
+
+export function dialBackoffMs(failures: number, random: () => number = Math.random): number {
+  const base = Math.min(MAX_DIAL_BACKOFF_MS, 1000 * 2 ** Math.max(0, failures - 1));
+  return Math.round(base * (0.75 + random() * 0.5));
+}
+
+export class ClusterNode extends EventEmitter<{ message: [DistMessage, string]; linkUp: [string]; linkDown: [string]; load: [string]; left: [string] }> {
   self!: NodeName;
   distPort = 0;
   private readonly links = new Map<string, DistLink>();
   private readonly known = new Map<string, Known>();
   /** nodes this node keeps trying to reach: listed, found in DNS, or reported by others */
-  private readonly wanted = new Set<string>();
+  private readonly wanted = new Map<string, Wanted>();
   private readonly dialing = new Set<string>();
+  /** dials started so far (for the simulation and tests: how much work forming the cluster took) */
+  dialsStarted = 0;
+  private membersTimer: NodeJS.Timeout | undefined;
   /** DNS strategy: the nodes the last DNS answer named; nobody else is let in, dialed or learnt from others */
   private dnsFound: Set<string> | undefined;
   private readonly handlers = new Map<string, RpcHandler>();
@@ -113,7 +142,7 @@ export class ClusterNode extends EventEmitter<{ message: [DistMessage, string]; 
     this.self = self;
     await this.listen();
     this.mapper = await registerWithPortMapper({ name: self.name, port: this.distPort, mapperPort: this.options.portMapperPort, bindIp: this.options.bindIp, logger });
-    for (const n of dist.nodes) if (n !== self.full) this.wanted.add(n);
+    for (const n of dist.nodes) if (n !== self.full) this.want(n);
     logger.info({ node: self.full, distPort: this.distPort, strategy: dist.strategy, tls: Boolean(dist.tls) }, 'distribution started');
     this.every(this.options.reportIntervalMs, () => this.broadcastLoad(false));
     this.every(1000, () => this.dialWanted());
@@ -226,6 +255,7 @@ export class ClusterNode extends EventEmitter<{ message: [DistMessage, string]; 
   async stop(): Promise<void> {
     this.stopped = true;
     for (const t of this.timers) clearInterval(t);
+    clearTimeout(this.membersTimer);
     for (const link of this.links.values()) link.close();
     for (const calls of this.pending.values()) {
       for (const p of calls.values()) {
@@ -272,12 +302,30 @@ export class ClusterNode extends EventEmitter<{ message: [DistMessage, string]; 
     });
   }
 
+  private want(node: string, notBefore = 0): void {
+    if (!this.wanted.has(node)) this.wanted.set(node, { notBefore, failures: 0 });
+  }
+
   private dialWanted(): void {
     if (this.stopped) return;
-    for (const node of this.wanted) {
-      if (node === this.self.full || this.isLinked(node) || this.dialing.has(node)) continue;
+    const now = Date.now();
+    for (const [node, w] of this.wanted) {
+      if (this.dialing.size >= MAX_DIALS) return;
+      if (node === this.self.full || now < w.notBefore || this.isLinked(node) || this.dialing.has(node)) continue;
       this.dialing.add(node);
-      void this.dial(node).finally(() => this.dialing.delete(node));
+      this.dialsStarted++;
+      void this.dial(node).then(() => {
+        this.dialing.delete(node);
+        const state = this.wanted.get(node);
+        // Not linked under this name (unreachable, refused, or it answered under another name): back off, also so
+        // that the dial started just below cannot be this one again at once.
+        if (state && !this.isLinked(node)) {
+          state.failures++;
+          state.notBefore = Date.now() + dialBackoffMs(state.failures);
+        }
+        // a slot is free: the next waiting node need not wait for the next round
+        this.dialWanted();
+      });
     }
   }
 
@@ -334,7 +382,8 @@ export class ClusterNode extends EventEmitter<{ message: [DistMessage, string]; 
     }
     this.links.set(link.peer, link);
     this.touch(link.peer);
-    this.wanted.add(link.peer);
+    // Linked: redialed at once (no grace, no backoff) should the link drop.
+    this.wanted.set(link.peer, { notBefore: 0, failures: 0 });
     // Its load came with the handshake: it is a member (and placement may use it) from this moment.
     if (hello && typeof hello === 'object') this.onLoad(link.peer, { t: 'load', ...(hello as Record<string, unknown>) });
     link.on('message', (message) => this.onMessage(link.peer, message));
@@ -352,13 +401,13 @@ export class ClusterNode extends EventEmitter<{ message: [DistMessage, string]; 
         p.reject(new Error(`link to ${link.peer} closed`));
       }
       this.emit('linkDown', link.peer);
-      // The others learn at once that this member is gone from here (they may be waiting for a link to it).
-      this.broadcastLoad(false);
+      // The others learn within MEMBERS_BATCH_MS that this member is gone from here (they may be waiting for a link to it).
+      this.membersChanged();
     });
     this.options.logger.info({ node: link.peer }, 'node connected');
     this.emit('linkUp', link.peer);
-    // The others learn of the new member at once (transitive membership).
-    this.broadcastLoad(false);
+    // The others learn of the new member within MEMBERS_BATCH_MS (transitive membership).
+    this.membersChanged();
   }
 
   // --- messages -----------------------------------------------------------------------------------------------
@@ -414,13 +463,29 @@ export class ClusterNode extends EventEmitter<{ message: [DistMessage, string]; 
     if (Array.isArray(message.members)) {
       this.memberLists.set(from, new Set((message.members as unknown[]).filter((m): m is string => typeof m === 'string').slice(0, 10_000)));
     }
-    // Membership is transitive: every node another node is linked to is wanted here too.
+    // Membership is transitive: every node another node is linked to is wanted here too. It has heard of us as well
+    // (from the same member): the smaller name of the pair dials, the other only if no link came within the grace.
+    let dialNow = false;
     for (const member of Array.isArray(message.members) ? (message.members as unknown[]) : []) {
       if (typeof member !== 'string') continue;
       if (member === this.self.full || this.wanted.has(member) || !parseNodeName(member)) continue;
       if (this.dnsFound && !this.dnsFound.has(member)) continue;
-      this.wanted.add(member);
+      const waits = member < this.self.full;
+      this.want(member, waits ? Date.now() + FIRST_CONTACT_GRACE_MS : 0);
+      if (!waits) dialNow = true;
     }
+    // new members to dial now: no need to wait for the next dial round
+    if (dialNow) this.dialWanted();
+  }
+
+  /** Membership changed: the members list goes out once the changes of the next MEMBERS_BATCH_MS are in. */
+  private membersChanged(): void {
+    if (this.membersTimer !== undefined || this.stopped) return;
+    this.membersTimer = setTimeout(() => {
+      this.membersTimer = undefined;
+      this.broadcastLoad(false);
+    }, MEMBERS_BATCH_MS);
+    this.membersTimer.unref();
   }
 
   private report(): { report: Record<string, unknown>; subs: boolean } {
@@ -472,6 +537,7 @@ export class ClusterNode extends EventEmitter<{ message: [DistMessage, string]; 
         this.known.delete(node);
         if (!this.options.dist.nodes.includes(node) && this.options.dist.strategy !== 'DNS') this.wanted.delete(node);
         this.options.logger.info({ node }, 'node left the cluster');
+        this.emit('left', node);
       }
     }
   }
@@ -490,12 +556,12 @@ export class ClusterNode extends EventEmitter<{ message: [DistMessage, string]; 
     const found = new Set(ips.map((ip) => `${this.self.name}@${ip}`));
     found.delete(this.self.full);
     this.dnsFound = found;
-    for (const node of found) if (!this.wanted.has(node)) this.wanted.add(node);
+    for (const node of found) this.want(node);
     // Nodes gone from DNS are dropped (the original's DNS strategy prunes them too).
-    for (const node of [...this.wanted]) {
+    for (const node of [...this.wanted.keys()]) {
       if (found.has(node)) continue;
       this.wanted.delete(node);
-      this.known.delete(node);
+      if (this.known.delete(node)) this.emit('left', node);
       const link = this.links.get(node);
       if (link) {
         this.options.logger.info({ node }, 'node gone from DNS: disconnecting');

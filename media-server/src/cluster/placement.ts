@@ -1,12 +1,16 @@
 // Where a new room goes. Pure: reports, reservations and the clock are passed in.
 //
 // A node's score is its expected load in forwarded tracks:
-//   max(forwardedTracks, rooms x cost) + reserved x cost
+//   max(forwardedTracks, (rooms + reserved) x cost)
 // where `cost` is what one room is expected to forward, learned from the cluster's real rooms (all tracks / all rooms
 // in the fresh reports, pulled toward a non-zero prior while there are few rooms), and `reserved` counts the rooms this
 // entry placed on the node since its last report. A room that has not yet grown to the expected cost (it was just
 // created, its peers are still joining) counts as the expected cost, so a node that just took a burst of rooms is not
 // "empty" again the moment it reports: N creates over k equal nodes give each about N/k.
+// Reserved rooms count inside the max, exactly as they will once the node reports them: the entry node's own rooms
+// are counted live (in its rooms), and with reserved outside the max a loaded node's reserved rooms weighed on top of
+// its tracks while the entry's own new rooms vanished under them (a 1000-create burst over 3 nodes of 1000 rooms gave
+// the entry 427 and the others 286).
 // The lowest score wins; ties go to fewer rooms, then to the preferred node (the entry node: no hop), then to the name. Only SERVING nodes with fresh reports are used.
 export type NodeState = 'SERVING' | 'DRAINING' | 'STARTING' | 'STOPPING';
 
@@ -57,7 +61,7 @@ export function expectedRoomCost(reports: Iterable<LoadReport>): number {
 }
 
 export function nodeScore(r: LoadReport, reserved: number, cost: number): number {
-  return Math.max(r.forwardedTracks, r.rooms * cost) + reserved * cost;
+  return Math.max(r.forwardedTracks, (r.rooms + reserved) * cost);
 }
 
 export function rankNodes(reports: Iterable<LoadReport>, options: PlacementOptions): LoadReport[] {

@@ -6,6 +6,10 @@
 // - answers lookups: finding a chosen id is one call, not a question to every node.
 // Holders re-register their chosen ids whenever membership changes (the registrar of an id may have moved); for a
 // short while after a change a lookup the registrar cannot answer falls back to asking every member.
+// A registrar keeps only what is current: entries it is no longer the registrar of are dropped after a membership
+// change (their holders register them with the new registrar), and so are the entries of a node that left the
+// cluster. Kept, they would leak, and worse, an old holder would win over the true one when the id's registrar moves
+// back here (confirmHere trusts a linked holder).
 import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
 import { DomainError } from '../rooms/domain-errors.js';
@@ -68,11 +72,29 @@ export class RoomDirectory {
     const changed = () => {
       this.changedAt = Date.now();
       clearTimeout(this.reregister);
-      this.reregister = setTimeout(() => void this.registerLocalRooms(), 300);
+      this.reregister = setTimeout(() => {
+        this.dropMoved();
+        void this.registerLocalRooms();
+      }, 300);
       this.reregister.unref();
     };
     cluster.on('linkUp', changed);
     cluster.on('linkDown', changed);
+    cluster.on('left', (node) => {
+      for (const [roomId, entry] of this.entries) if (entry.holder === node) this.entries.delete(roomId);
+    });
+  }
+
+  /** Registered ids held here (claims in flight included). */
+  get size(): number {
+    return this.entries.size;
+  }
+
+  /** Drops the registrations of ids whose registrar is now another member (claims in flight lapse on their own). */
+  private dropMoved(): void {
+    for (const [roomId, entry] of this.entries) {
+      if (entry.holder !== undefined && this.registrar(roomId) !== this.cluster.self.full) this.entries.delete(roomId);
+    }
   }
 
   /** The registrar of an id under the current membership. */

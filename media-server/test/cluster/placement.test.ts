@@ -72,6 +72,38 @@ test('a burst through one entry spreads about evenly, also after the nodes repor
   t.true(Math.max(...filled) - Math.min(...filled) <= 1, filled.join('/'));
 });
 
+/**
+ * Replays a burst through one entry over nodes that already carry `base` rooms of `tracksPerBaseRoom` tracks each, the
+ * way ClusterRoomService sees it: the entry's own rooms count live (it reads its own load), every other node's only
+ * when it reports (every `perReport` creates), until then as reservations.
+ */
+function replayLoadedBurst(k: number, n: number, perReport: number, base: number, tracksPerBaseRoom: number): number[] {
+  const nodes = Array.from({ length: k }, (_, i) => `n${String(i).padStart(3, '0')}`);
+  const entry = nodes[0]!;
+  const created = new Map(nodes.map((x) => [x, 0]));
+  const reported = new Map(created);
+  const reserved = new Map<string, number>();
+  for (let i = 0; i < n; i++) {
+    if (i % perReport === 0) {
+      for (const x of nodes) reported.set(x, created.get(x)!);
+      reserved.clear();
+    }
+    const reports = nodes.map((x) => report(x, { rooms: base + (x === entry ? created : reported).get(x)!, forwardedTracks: base * tracksPerBaseRoom }));
+    const node = chooseNode(reports, { ...opts, reserved, prefer: entry })!.node;
+    created.set(node, created.get(node)! + 1);
+    if (node !== entry) reserved.set(node, (reserved.get(node) ?? 0) + 1);
+  }
+  return nodes.map((x) => created.get(x)!);
+}
+
+test('a burst through one entry over loaded nodes: the entry\'s own new rooms weigh as much as the ones it reserved elsewhere', (t) => {
+  // measured in bench/cluster-sim.ts before: 3 nodes of 1000 rooms with 4 tracks each, 1000 creates: 427/286/287
+  for (const [k, perReport] of [[3, 100_000], [3, 50], [30, 100_000], [100, 100_000], [100, 7]] as const) {
+    const counts = replayLoadedBurst(k, 1000, perReport, 1000, 4);
+    t.true(Math.max(...counts) / Math.max(1, Math.min(...counts)) <= 1.3, `k=${k} report every ${perReport}: ${counts.join('/')}`);
+  }
+});
+
 test('nodes already tried for this create are skipped', (t) => {
   t.is(chooseNode([report('a'), report('b')], { ...opts, exclude: new Set(['a']) })?.node, 'b');
 });
