@@ -38,6 +38,10 @@ import { ObservedNotificationHub, shareNotifications } from './cluster/cluster-n
 import { withEffectiveCookie } from './cluster/dist-cookie.js';
 import type { RoomService } from './rooms/room-service.js';
 import { ComponentManager } from './components/component-manager.js';
+import { clusterOverviewSource } from './pages/cluster-overview.js';
+import { pageAccess } from './pages/page-access.js';
+import { loadStaticAssets } from './pages/static-assets.js';
+import { fileURLToPath } from 'node:url';
 
 export interface FishjamNode {
   readonly config: Config;
@@ -174,6 +178,8 @@ export async function startNode(config: Config, logger: Logger): Promise<Fishjam
     shareNotifications(c, bus, notifications);
   }
   const clusterSize = () => (cluster ? cluster.linkedNodes().length + 1 : 1);
+  const nodeName = cluster?.self.full ?? config.dist.nodeName;
+  const selfReport = () => ({ node: nodeName, host: config.host, ...localLoad(), receivedAt: Date.now() });
   const app = createHttpApp({
     serverApiToken: config.serverApiToken,
     logger,
@@ -187,6 +193,14 @@ export async function startNode(config: Config, logger: Logger): Promise<Fishjam
     startDrain: () => void drainer.start(),
     drainStatus: () => ({ status: state.status, rooms: registry.size }),
     observeRequest: (o) => metrics.observeRequest(o),
+    pages: {
+      access: pageAccess(config.mode, config.demoEnabled, config.serverApiToken),
+      // built by `npm run build` into dist/public (the same path from src/ under tsx and from dist/)
+      assets: loadStaticAssets(fileURLToPath(new URL('../dist/public/', import.meta.url))),
+      rooms,
+      overview: clusterOverviewSource({ selfName: nodeName, selfReport, cluster, localRooms: () => registry.list().map((r) => r.view()), staleAfterMs: 2000 }),
+      info: { node: nodeName, version: VERSION, mode: config.mode, clustered: cluster !== undefined },
+    },
   });
 
   const server = config.ssl

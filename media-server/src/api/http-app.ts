@@ -12,6 +12,7 @@ import { mountHealthRoute, mountProbeRoutes, type HealthSource } from './routes/
 import { mountOpenApiRoute } from './routes/openapi-route.js';
 import { mountComponentRoutes } from './routes/component-routes.js';
 import { mountRoomRoutes } from './routes/room-routes.js';
+import { mountClusterOverviewRoute, mountPageRoutes, type PagesDeps } from '../pages/page-routes.js';
 
 export interface RequestObservation {
   method: string;
@@ -30,6 +31,8 @@ export interface HttpAppDeps {
   readonly startDrain: () => void;
   readonly drainStatus: () => { status: string; rooms: number };
   readonly observeRequest?: (o: RequestObservation) => void;
+  /** the built-in pages (/, /demo, /cluster, /check; pages/) */
+  readonly pages?: PagesDeps;
 }
 
 export function createHttpApp(deps: HttpAppDeps): Koa {
@@ -50,6 +53,7 @@ export function createHttpApp(deps: HttpAppDeps): Koa {
   const open = new Router();
   mountProbeRoutes(open, deps.health);
   mountOpenApiRoute(open, deps.health.version);
+  if (deps.pages) mountPageRoutes(open, deps.pages);
   app.use(open.routes());
 
   const api = new Router();
@@ -58,6 +62,7 @@ export function createHttpApp(deps: HttpAppDeps): Koa {
   mountRoomRoutes(api, deps.rooms);
   mountComponentRoutes(api, deps.rooms);
   mountAdminRoutes(api, deps.startDrain, deps.drainStatus);
+  if (deps.pages) mountClusterOverviewRoute(api, deps.pages.overview);
   app.use(api.routes());
   app.use(api.allowedMethods());
   return app;

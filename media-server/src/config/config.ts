@@ -71,6 +71,8 @@ export interface Config {
   readonly dist: DistConfig;
   /** FJ_WEBHOOK_ALLOW_PRIVATE: webhooks may go to loopback, private, link-local and other non-public addresses. */
   readonly webhookAllowPrivate: boolean;
+  /** FJ_DEMO_ENABLED (default: on in development only): the /demo and /check pages and the demo peer endpoint. */
+  readonly demoEnabled: boolean;
 }
 
 export interface HostFacts {
@@ -167,6 +169,7 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>, h
     drainTimeoutMs: r.int('FJ_DRAIN_TIMEOUT', 30, { min: 0, max: 86_400 }) * 1000,
     dist: parseDist(r, host),
     webhookAllowPrivate: r.bool('FJ_WEBHOOK_ALLOW_PRIVATE', false),
+    demoEnabled: r.bool('FJ_DEMO_ENABLED', dev),
   };
   r.bool('FJ_FEATURE_FLAG_REQUEST_ROUTING_ENABLED', true); // accepted for compatibility; routing is always on here
 
