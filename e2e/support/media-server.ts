@@ -26,7 +26,7 @@ export interface RunningServer {
 
 export async function startMediaServer(env: Record<string, string> = {}): Promise<RunningServer> {
   const port = await freePort();
-  const token = 'e2e-token';
+  const token = env.FJ_SERVER_API_TOKEN ?? 'e2e-token';
   const child = spawn(process.execPath, [path.join(root, 'media-server/dist/main.js')], {
     env: { ...process.env, FJ_MODE: 'development', FJ_SERVER_API_TOKEN: token, FJ_PORT: String(port), FJ_METRICS_PORT: String(await freePort()), FJ_WORKERS: '1', FJ_LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
