@@ -84,11 +84,14 @@ COPY --from=deps /app/node_modules/mediasoup/node/lib/ortc.js /app/node_modules/
 # ---------------------------------------------------------------------------------------------------------------------
 FROM ${NODE_IMAGE} AS runtime
 # The shared libraries the worker links (libuv, OpenSSL, libsrtp2, abseil), coturn (each node spawns `turnserver`
-# for its integrated TURN server) and tini (PID 1: forwards SIGTERM to node only, so the drain runs, and reaps).
+# for its integrated TURN server), ffmpeg (File components: plays a file as RTP into the room, see
+# media-server/src/components; with --no-install-recommends apt counts 80 packages and 162 MB on a Debian 12 host that
+# already had chromium's libraries, more on this slim base: not measured, no image build here) and tini (PID 1: forwards SIGTERM to node
+# only, so the drain runs, and reaps).
 RUN set -eux; \
     apt-get update -qq; \
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-      libuv1 libssl3 libsrtp2-1 libabsl20220623 coturn tini >/dev/null; \
+      libuv1 libssl3 libsrtp2-1 libabsl20220623 coturn ffmpeg tini >/dev/null; \
     rm -rf /var/lib/apt/lists/* /var/cache/apt/* /var/log/apt /var/log/dpkg.log \
       /usr/share/doc /usr/share/man /usr/share/info; \
     # The official node image has user `node` (1000:1000); make sure of it on any base.
@@ -102,7 +105,7 @@ COPY media-server/package.json media-server/
 RUN set -e; w=node_modules/mediasoup/worker/out/Release/mediasoup-worker; \
     if ldd "$w" | grep 'not found'; then exit 1; fi; \
     rc=0; "$w" >/dev/null 2>&1 || rc=$?; [ "$rc" -eq 41 ]; \
-    command -v turnserver
+    command -v turnserver; command -v ffmpeg; command -v setpriv
 COPY --from=build /app/media-server/dist media-server/dist
 
 # What Fishjam's image sets, plus production mode (FJ_SERVER_API_TOKEN is then required).

@@ -14,9 +14,10 @@ say() { printf '\033[1m[setup]\033[0m %s\n' "$*"; }
 as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 
 # --- 1. Debian packages ----------------------------------------------------------------------------------------
-# coturn is the integrated TURN server each node runs (Fishjam's web SDK only connects through TURN relays).
+# coturn is the integrated TURN server each node runs (Fishjam's web SDK only connects through TURN relays);
+# ffmpeg plays File components into rooms (and the component tests make their media with it).
 BUILD_PKGS=(build-essential pkg-config libuv1-dev libssl-dev libsrtp2-dev libabsl-dev libflatbuffers-dev
-  flatbuffers-compiler ninja-build python3-invoke coturn)
+  flatbuffers-compiler ninja-build python3-invoke coturn ffmpeg)
 TEST_PKGS=(chromium dnsmasq-base iproute2 iptables wrk procps unzip)
 want=("${BUILD_PKGS[@]}")
 [ "$WITH_TEST_DEPS" = 1 ] && want+=("${TEST_PKGS[@]}")

@@ -1,0 +1,45 @@
+// Two linked nodes: a component request sent to the node that does not hold the room reaches its owner (create,
+// list, delete, subscribe), with the owner's answers as they are, and the checks made before the room lookup answered
+// the same on either node.
+import test from 'ava';
+import path from 'node:path';
+import { freePort } from '../support/free-port.js';
+import { validateAgainst } from '../support/openapi-validator.js';
+import { startTestNode, waitFor, type TestNode } from '../support/test-node.js';
+import { makeAudio, makeResources } from './support/media-files.js';
+
+test('component calls through the entry node reach the room\'s owner', async (t) => {
+  const res = await makeResources();
+  await makeAudio(path.join(res.sources, 'audio.ogg'), 3);
+  const mapper = String(await freePort());
+  const common = { FJ_DIST_ENABLED: 'true', FJ_DIST_PORT_MAPPER_PORT: mapper, FJ_DIST_COOKIE: 'test-cookie', FJ_COMPONENTS_USED: 'file', FJ_RESOURCES_BASE_PATH: res.base };
+  const a = await startTestNode({ ...common, FJ_DIST_NODE_NAME: 'a@127.0.0.1', FJ_HOST: 'a.example:5002' });
+  const b = await startTestNode({ ...common, FJ_DIST_NODE_NAME: 'b@127.0.0.1', FJ_DIST_NODES: 'a@127.0.0.1', FJ_HOST: 'b.example:5002' });
+  try {
+    await waitFor(() => a.node.cluster!.linkedNodes().length === 1 && b.node.cluster!.linkedNodes().length === 1, 8000, 'the link');
+    const created = await a.api('/room', { method: 'POST', json: { roomId: 'on-a' } });
+    t.is(created.status, 201);
+    t.true(a.node.registry.has('on-a'));
+    const add = await b.api('/room/on-a/component', { method: 'POST', json: { type: 'file', options: { filePath: 'audio.ogg' } } });
+    t.is(add.status, 201);
+    t.deepEqual(validateAgainst('ComponentDetailsResponse', add.body), []);
+    const cid = add.body.data.id as string;
+    t.is(a.node.components.playing, 1, 'it plays on the owner');
+    t.is(b.node.components.playing, 0);
+    await waitFor(async () => (await b.api('/room/on-a')).body.data.components[0]?.tracks.length === 1, 3000, 'the track, listed through b');
+    // checks before the room lookup: the same answers through b, for a room b does not know either
+    t.deepEqual((await b.api('/room/nowhere/component', { method: 'POST', json: { type: 'teleport' } })).body, { errors: 'Invalid component type' });
+    t.deepEqual((await b.api('/room/nowhere/component', { method: 'POST', json: {} })).body, { errors: 'Invalid request body structure' });
+    const sub = await b.api(`/room/on-a/component/${cid}/subscribe`, { method: 'POST', json: { origins: ['p'] } });
+    t.deepEqual([sub.status, sub.body], [400, { errors: 'Subscribe mode is supported only for HLS and Recording components' }]);
+    const bad = await b.api('/room/on-a/component', { method: 'POST', json: { type: 'file', options: { filePath: '../x.ogg' } } });
+    t.deepEqual([bad.status, bad.body], [400, { errors: 'Invalid file path' }], 'the owner\'s errors come back as they are');
+    t.is((await b.api(`/room/on-a/component/${cid}`, { method: 'DELETE' })).status, 204);
+    await waitFor(() => a.node.components.playing === 0, 3000, 'the owner to stop the player');
+    const again = await b.api(`/room/on-a/component/${cid}`, { method: 'DELETE' });
+    t.deepEqual([again.status, again.body], [404, { errors: `Component ${cid} does not exist` }]);
+  } finally {
+    await b.stop();
+    await a.stop();
+  }
+});
