@@ -182,7 +182,10 @@ async function run(): Promise<void> {
       }
       if (ctx.track?.kind === 'audio') backAudio = true;
     });
-    for (const track of stream.getTracks()) await sender.addTrack(track, stream, { kind: track.kind });
+    // Not awaited: the SDK resolves addTrack only once the track is negotiated, which never happens when ICE fails;
+    // the steps below wait for what they need with their own time limits.
+    let addError: string | undefined;
+    for (const track of stream.getTracks()) sender.addTrack(track, stream, { kind: track.kind }).catch((e: Error) => (addError = e.message));
 
     // 2. TURN: with the ICE servers the node gave the SDK
     set('turn', 'running', 'Asking the node\'s TURN server for a relay…');
@@ -213,7 +216,7 @@ async function run(): Promise<void> {
       return t.videoFrames > 0 && (t.audioPackets > 0 || !audio) ? t : undefined;
     }, 10_000);
     if (!sent) {
-      set('publish', 'fail', 'No audio or video left this browser within 10 s');
+      set('publish', 'fail', `No audio or video left this browser within 10 s${addError ? ` (${addError})` : ''}`);
       return skipRest('receive');
     }
     set('publish', 'pass', `Sending ${media.note}: ${sent.videoFrames} video frames, ${sent.audioPackets} audio packets so far`);

@@ -81,13 +81,13 @@ function stateBadge(state: string): HTMLElement {
 
 function render(o: Overview): void {
   const sum = (k: 'rooms' | 'peers' | 'forwardedTracks') => o.nodes.reduce((n, r) => n + r[k], 0);
-  const stat = (id: string, label: string, value: string) => el('div', { class: 'card stat', id }, el('div', { class: 'label' }, label), el('div', { class: 'value' }, value));
+  const stat = (id: string, label: string, value: string, valueClass = 'value') => el('div', { class: 'card stat', id }, el('div', { class: 'label' }, label), el('div', { class: valueClass }, value));
   byId('totals').replaceChildren(
     stat('total-nodes', 'Nodes', String(o.nodes.length)),
     stat('total-rooms', 'Rooms', String(sum('rooms'))),
     stat('total-peers', 'Peers', String(sum('peers'))),
     stat('total-tracks', 'Forwarded tracks', String(sum('forwardedTracks'))),
-    stat('next-node', 'Next room goes to', o.nextNode ?? 'no node accepts rooms'),
+    stat('next-node', 'Next room goes to', o.nextNode ?? 'no node accepts rooms', 'value small-value'),
   );
   byId('nodes').replaceChildren(
     ...o.nodes.map((n) => {
