@@ -25,7 +25,7 @@ const controller = new Controller({
   operator: config.operator,
   metrics,
   log,
-  ...(config.watchNamespace ? { namespace: config.watchNamespace } : {}),
+  ...(config.watchNamespaces ? { namespaces: config.watchNamespaces } : {}),
   statusIntervalMs: config.statusIntervalMs,
   resyncIntervalMs: config.resyncIntervalMs,
   backoff: { baseDelayMs: 500, maxDelayMs: 60_000 },

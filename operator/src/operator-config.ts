@@ -4,7 +4,8 @@ import type { OperatorDefaults } from './api/defaults.js';
 
 export interface OperatorConfig {
   operator: OperatorDefaults;
-  watchNamespace: string | undefined;
+  /** Namespaces whose FishjamClusters are managed; undefined = all namespaces. */
+  watchNamespaces: string[] | undefined;
   leaderElection: boolean;
   leaseName: string;
   metricsPort: number;
@@ -42,6 +43,18 @@ function labels(env: Record<string, string | undefined>, name: string, fallback:
   );
 }
 
+const NAMESPACE_NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+
+/** WATCH_NAMESPACES="a,b" (or the older single WATCH_NAMESPACE); empty = all namespaces. */
+function namespaces(env: Record<string, string | undefined>): string[] | undefined {
+  const raw = [env['WATCH_NAMESPACES'], env['WATCH_NAMESPACE']].filter(Boolean).join(',');
+  const list = [...new Set(raw.split(',').map((n) => n.trim()).filter(Boolean))];
+  for (const n of list) {
+    if (n.length > 63 || !NAMESPACE_NAME.test(n)) throw new Error(`WATCH_NAMESPACES must list namespace names separated by commas, got "${n}"`);
+  }
+  return list.length > 0 ? list : undefined;
+}
+
 export function readOperatorConfig(env: Record<string, string | undefined>): OperatorConfig {
   const operatorNamespace = env['OPERATOR_NAMESPACE'] || env['POD_NAMESPACE'] || 'fishjam-system';
   return {
@@ -51,7 +64,7 @@ export function readOperatorConfig(env: Record<string, string | undefined>): Ope
       operatorNamespace,
       operatorPodLabels: labels(env, 'OPERATOR_POD_LABELS', { 'app.kubernetes.io/name': 'fishjam-operator' }),
     },
-    watchNamespace: env['WATCH_NAMESPACE'] || undefined,
+    watchNamespaces: namespaces(env),
     leaderElection: bool(env, 'LEADER_ELECTION', true),
     leaseName: env['LEADER_ELECTION_LEASE'] || 'fishjam-operator-leader',
     metricsPort: int(env, 'METRICS_PORT', 8080, 1),

@@ -13,7 +13,7 @@ const valueSets: Record<string, object> = {
   defaults: {},
   everything: {
     replicaCount: 2,
-    watchNamespace: 'media',
+    watchNamespaces: ['media', 'edge', 'media'],
     metrics: { serviceMonitor: { enabled: true, labels: { release: 'kps' } } },
     dashboards: { namespace: 'monitoring', annotations: { a: 'b' } },
     fishjamCluster: { enabled: true, namespace: 'media', spec: { replicas: 3, exposure: { mode: 'HostNetwork' }, metrics: { serviceMonitor: { enabled: true } } } },
@@ -56,7 +56,38 @@ test('helm lint --strict fails on a broken value (the lint is not a formality)',
 
 const find = (objs: any[], kind: string, name?: string) => objs.filter((o) => o.kind === kind && (!name || o.metadata.name === name));
 
-test('defaults: cluster-wide RBAC, leader election Role, dashboards for the Grafana sidecar, no ServiceMonitor', (t) => {
+/** Every grant of a rendered Role/ClusterRole as "group/resource:verb" (with resourceNames as "@name"). */
+const grants = (role: any): string[] =>
+  role.rules.flatMap((r: any) =>
+    r.apiGroups.flatMap((g: string) =>
+      r.resources.flatMap((res: string) => r.verbs.map((v: string) => `${g}/${res}:${v}${r.resourceNames ? `@${r.resourceNames.join('|')}` : ''}`)),
+    ),
+  );
+
+/** True when the rule set lets its subject create Secrets (directly or through wildcards). */
+const createsSecrets = (role: any) =>
+  role.rules.some(
+    (r: any) =>
+      (r.apiGroups.includes('') || r.apiGroups.includes('*')) &&
+      (r.resources.includes('secrets') || r.resources.includes('*')) &&
+      (r.verbs.includes('create') || r.verbs.includes('*')),
+  );
+
+// What the controller calls (src/controller/kube-api.ts): informers list + watch FishjamClusters, StatefulSets and
+// Pods; server-side apply is PATCH (plus create when the object is new); pruning lists and deletes; the status is
+// one apply PATCH on /status; Secrets are read one by name and created when generated.
+const WORKLOAD = [
+  'fishjam-ts.dev/fishjamclusters:list', 'fishjam-ts.dev/fishjamclusters:watch',
+  'fishjam-ts.dev/fishjamclusters/status:patch', 'fishjam-ts.dev/fishjamclusters/finalizers:update',
+  'apps/statefulsets:list', 'apps/statefulsets:watch', 'apps/statefulsets:create', 'apps/statefulsets:patch',
+  '/pods:list', '/pods:watch',
+  ...['/services', 'networking.k8s.io/networkpolicies', 'policy/poddisruptionbudgets', 'monitoring.coreos.com/servicemonitors'].flatMap((r) =>
+    ['list', 'create', 'patch', 'delete'].map((v) => `${r}:${v}`),
+  ),
+];
+const SECRETS = ['/secrets:get', '/secrets:create'];
+
+test('defaults: cluster-wide RBAC without Secrets, leader election Role, dashboards for the Grafana sidecar, no ServiceMonitor', (t) => {
   const objs = render({});
   t.is(find(objs, 'ClusterRole').length, 1);
   t.is(find(objs, 'ClusterRoleBinding').length, 1);
@@ -72,7 +103,7 @@ test('defaults: cluster-wide RBAC, leader election Role, dashboards for the Graf
   const deploy = find(objs, 'Deployment')[0];
   const env = Object.fromEntries(deploy.spec.template.spec.containers[0].env.map((e: any) => [e.name, e.value ?? e.valueFrom]));
   t.is(env.LEADER_ELECTION, 'true');
-  t.is(env.WATCH_NAMESPACE, '');
+  t.is(env.WATCH_NAMESPACES, '');
   t.is(env.FISHJAM_DEFAULT_IMAGE, 'ghcr.io/fishjam-ts/media-server:0.1.0');
   // The labels the media NetworkPolicies admit are the operator pod's labels.
   const podLabels = deploy.spec.template.metadata.labels;
@@ -83,12 +114,30 @@ test('defaults: cluster-wide RBAC, leader election Role, dashboards for the Graf
   t.deepEqual(deploy.spec.template.spec.containers[0].securityContext.capabilities, { drop: ['ALL'] });
 });
 
-test('watchNamespace: RBAC becomes a Role in that namespace; options render', (t) => {
+test('helm template of the default values grants no cluster-wide secrets: create (nor any Secret right at all)', (t) => {
+  const objs = render({});
+  for (const role of find(objs, 'ClusterRole')) {
+    t.false(createsSecrets(role), role.metadata.name);
+    t.false(grants(role).some((g) => g.startsWith('/secrets') || g.startsWith('/*') || g.startsWith('*/')), role.metadata.name);
+  }
+  // Nor anywhere else: a default install holds no Secret rights until a namespace is granted.
+  t.false(find(objs, 'Role').some(createsSecrets));
+});
+
+test('watchNamespaces: a Role with every rule in each namespace (deduplicated), no ClusterRole; the operator is told the list', (t) => {
   const objs = render(valueSets['everything']!);
   t.is(find(objs, 'ClusterRole').length, 0);
-  const role = find(objs, 'Role').find((r) => r.metadata.namespace === 'media');
-  t.truthy(role);
-  t.is(find(objs, 'RoleBinding').find((r) => r.metadata.namespace === 'media')?.subjects[0].namespace, 'ops');
+  t.is(find(objs, 'ClusterRoleBinding').length, 0);
+  const roles = find(objs, 'Role', 'fj-fishjam-operator');
+  t.deepEqual(roles.map((r) => r.metadata.namespace), ['media', 'edge']);
+  for (const role of roles) t.deepEqual(grants(role).sort(), [...WORKLOAD, ...SECRETS].sort());
+  const bindings = find(objs, 'RoleBinding', 'fj-fishjam-operator');
+  t.deepEqual(bindings.map((b) => [b.metadata.namespace, b.roleRef.name, b.subjects[0].namespace]), [
+    ['media', 'fj-fishjam-operator', 'ops'],
+    ['edge', 'fj-fishjam-operator', 'ops'],
+  ]);
+  const env = Object.fromEntries(find(objs, 'Deployment')[0].spec.template.spec.containers[0].env.map((e: any) => [e.name, e.value]));
+  t.is(env.WATCH_NAMESPACES, 'media,edge');
   t.is(find(objs, 'ServiceMonitor')[0].metadata.labels.release, 'kps');
   const cr = find(objs, 'FishjamCluster')[0];
   t.is(cr.metadata.namespace, 'media');
@@ -97,33 +146,30 @@ test('watchNamespace: RBAC becomes a Role in that namespace; options render', (t
   t.is(find(objs, 'Deployment')[0].spec.replicas, 2);
 });
 
-test('RBAC grants exactly the verbs the controller uses (least privilege)', (t) => {
+test('all namespaces: Secret rights come only from secretNamespaces (and the chart cluster namespace), each a Role with just get+create', (t) => {
+  const objs = render({ secretNamespaces: ['media', 'media', 'b'], fishjamCluster: { enabled: true, namespace: 'chartns' } });
+  t.false(createsSecrets(find(objs, 'ClusterRole')[0]));
+  const roles = find(objs, 'Role', 'fj-fishjam-operator-secrets');
+  t.deepEqual(roles.map((r) => r.metadata.namespace), ['media', 'b', 'chartns']);
+  for (const role of roles) t.deepEqual(grants(role), SECRETS);
+  t.deepEqual(find(objs, 'RoleBinding', 'fj-fishjam-operator-secrets').map((b) => b.metadata.namespace), ['media', 'b', 'chartns']);
+});
+
+test('RBAC grants exactly the verbs the controller uses (least privilege), no wildcards; the lease Role is limited by name', (t) => {
   const role = find(render({}), 'ClusterRole')[0];
-  const granted = new Set<string>(
-    role.rules.flatMap((r: any) => r.apiGroups.flatMap((g: string) => r.resources.flatMap((res: string) => r.verbs.map((v: string) => `${g}/${res}:${v}`)))),
-  );
-  // Derived from src/controller: informers (list, watch), applies (get for discovery-free reads, create + patch
-  // for server-side apply), pruning (list, delete), generated secrets (get, create), drain token (get).
-  const needed = [
-    'fishjam-ts.dev/fishjamclusters:get', 'fishjam-ts.dev/fishjamclusters:list', 'fishjam-ts.dev/fishjamclusters:watch',
-    'fishjam-ts.dev/fishjamclusters/status:get', 'fishjam-ts.dev/fishjamclusters/status:patch', 'fishjam-ts.dev/fishjamclusters/status:update',
-    'fishjam-ts.dev/fishjamclusters/finalizers:update',
-    'apps/statefulsets:get', 'apps/statefulsets:list', 'apps/statefulsets:watch', 'apps/statefulsets:create', 'apps/statefulsets:patch',
-    '/pods:get', '/pods:list', '/pods:watch',
-    '/services:get', '/services:list', '/services:create', '/services:patch', '/services:delete',
-    '/secrets:get', '/secrets:create',
-    'networking.k8s.io/networkpolicies:get', 'networking.k8s.io/networkpolicies:list', 'networking.k8s.io/networkpolicies:create',
-    'networking.k8s.io/networkpolicies:patch', 'networking.k8s.io/networkpolicies:delete',
-    'policy/poddisruptionbudgets:get', 'policy/poddisruptionbudgets:list', 'policy/poddisruptionbudgets:create',
-    'policy/poddisruptionbudgets:patch', 'policy/poddisruptionbudgets:delete',
-    'monitoring.coreos.com/servicemonitors:get', 'monitoring.coreos.com/servicemonitors:list', 'monitoring.coreos.com/servicemonitors:create',
-    'monitoring.coreos.com/servicemonitors:patch', 'monitoring.coreos.com/servicemonitors:delete',
-  ];
-  t.deepEqual([...granted].sort(), [...needed].sort());
-  t.false([...granted].some((g) => g.includes('*')), 'no wildcards');
+  t.deepEqual(grants(role).sort(), [...WORKLOAD].sort());
+  t.false(grants(role).some((g) => g.includes('*')), 'no wildcards');
   const lease = find(render({}), 'Role')[0];
   t.deepEqual(lease.rules, [
     { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['create'] },
     { apiGroups: ['coordination.k8s.io'], resources: ['leases'], resourceNames: ['fishjam-operator-leader'], verbs: ['get', 'update'] },
   ]);
+});
+
+test('hostile values: a namespace list given as a string, bad namespace names, a huge list are refused by the values schema', (t) => {
+  t.throws(() => helm(['template', 'fj', CHART_DIR, '--set', 'watchNamespaces=media']), { message: /want array/ });
+  t.throws(() => helm(['template', 'fj', CHART_DIR, '-f', valuesFile({ watchNamespaces: ['Media_1'] })]), { message: /does not match pattern/ });
+  t.throws(() => helm(['template', 'fj', CHART_DIR, '-f', valuesFile({ secretNamespaces: ['x'.repeat(64)] })]));
+  t.throws(() => helm(['template', 'fj', CHART_DIR, '-f', valuesFile({ watchNamespaces: Array.from({ length: 501 }, (_, i) => `n${i}`) })]));
+  t.throws(() => helm(['template', 'fj', CHART_DIR, '-f', valuesFile({ watchNamespaces: ['a; rm -rf /'] })]));
 });

@@ -2,7 +2,7 @@
 // simulated by a fake NodeClient (their metrics and drain endpoint).
 import { KubeConfig } from '@kubernetes/client-node';
 import { pino } from 'pino';
-import { Controller } from '../src/controller/controller.js';
+import { Controller, type ControllerOptions } from '../src/controller/controller.js';
 import { kubeApi, type KubeApi } from '../src/controller/kube-api.js';
 import { operatorMetrics, type OperatorMetrics } from '../src/controller/operator-metrics.js';
 import type { LoadResult } from '../src/status/aggregate.js';
@@ -67,7 +67,10 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-export async function startHarness(serverOptions: FakeApiServerOptions = { simulateStatefulSets: true }): Promise<Harness> {
+export async function startHarness(
+  serverOptions: FakeApiServerOptions = { simulateStatefulSets: true },
+  controllerOptions: Partial<ControllerOptions> = {},
+): Promise<Harness> {
   const server = new FakeApiServer(serverOptions);
   const url = await server.start();
   const kc = kubeConfigFor(url);
@@ -86,6 +89,7 @@ export async function startHarness(serverOptions: FakeApiServerOptions = { simul
     backoff: { baseDelayMs: 100, maxDelayMs: 1000 },
     workers: 2,
     randomSecret: (bytes) => `secret-${bytes}`,
+    ...controllerOptions,
   });
   await controller.start();
   return {

@@ -16,6 +16,8 @@ import { buildStatus, type ReconcileOutcome } from '../status/build-status.js';
 import type { NodeClient } from '../status/node-client.js';
 import { errorCode, errorMessage } from './api-errors.js';
 import { resilientInformer, type ResilientInformer } from './informer.js';
+import { namespacedInformers } from './namespaced-informers.js';
+import { secretVerdict, type SecretReference } from '../reconcile/secret-access.js';
 import type { KubeApi } from './kube-api.js';
 import type { OperatorMetrics } from './operator-metrics.js';
 import { WorkQueue, type BackoffOptions } from './work-queue.js';
@@ -27,8 +29,8 @@ export interface ControllerOptions {
   operator: OperatorDefaults;
   metrics: OperatorMetrics;
   log: Logger;
-  /** Watch one namespace; undefined = all. */
-  namespace?: string;
+  /** Watch these namespaces (an informer each); undefined = all namespaces. */
+  namespaces?: readonly string[];
   statusIntervalMs: number;
   resyncIntervalMs: number;
   backoff: BackoffOptions;
@@ -59,6 +61,16 @@ interface ClusterMemory {
 }
 
 type Cluster = FishjamCluster & KubernetesObject;
+
+/** A Secret the spec may not use; reported with its own reason instead of ApplyFailed. */
+export class SecretAccessError extends Error {
+  constructor(
+    readonly reason: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
 const keyOf = (ns: string | undefined, name: string | undefined) => `${ns ?? ''}/${name ?? ''}`;
 const splitKey = (key: string) => {
   const i = key.indexOf('/');
@@ -84,8 +96,7 @@ export class Controller {
     this.randomSecret = opts.randomSecret ?? ((bytes) => randomBytes(bytes).toString('base64url'));
     this.reconcileQueue = new WorkQueue(opts.backoff);
     this.statusQueue = new WorkQueue(opts.backoff);
-    const ns = opts.namespace;
-    const nsPath = ns ? `/namespaces/${ns}` : '';
+    const nsPath = (ns: string | undefined) => (ns ? `/namespaces/${ns}` : '');
     const managed = `app.kubernetes.io/managed-by=${MANAGED_BY}`;
     const informerOpts = (resource: string) => ({
       backoff: opts.backoff,
@@ -93,30 +104,36 @@ export class Controller {
       labelSelector: resource === 'fishjamclusters' ? undefined : managed,
       onError: () => opts.metrics.watchRestarts.inc({ resource }),
     });
-    this.clusters = resilientInformer<Cluster>(
-      opts.kc,
-      `/apis/${GROUP}/${VERSION}${nsPath}/${PLURAL}`,
-      () => opts.api.listClusters(ns),
-      {
-        add: (c) => this.onClusterChange(c),
-        update: (c) => this.onClusterChange(c),
-        delete: (c) => this.onClusterDelete(c),
-      },
-      informerOpts(PLURAL),
+    this.clusters = namespacedInformers<Cluster>(opts.namespaces, (ns) =>
+      resilientInformer<Cluster>(
+        opts.kc,
+        `/apis/${GROUP}/${VERSION}${nsPath(ns)}/${PLURAL}`,
+        () => opts.api.listClusters(ns),
+        {
+          add: (c) => this.onClusterChange(c),
+          update: (c) => this.onClusterChange(c),
+          delete: (c) => this.onClusterDelete(c),
+        },
+        informerOpts(PLURAL),
+      ),
     );
-    this.statefulSets = resilientInformer<V1StatefulSet>(
-      opts.kc,
-      `/apis/apps/v1${nsPath}/statefulsets`,
-      () => opts.api.listStatefulSets(ns, managed),
-      { add: (s) => this.onOwnedChange(s, false), update: (s) => this.onOwnedChange(s, false), delete: (s) => this.onOwnedChange(s, true) },
-      informerOpts('statefulsets'),
+    this.statefulSets = namespacedInformers<V1StatefulSet>(opts.namespaces, (ns) =>
+      resilientInformer<V1StatefulSet>(
+        opts.kc,
+        `/apis/apps/v1${nsPath(ns)}/statefulsets`,
+        () => opts.api.listStatefulSets(ns, managed),
+        { add: (s) => this.onOwnedChange(s, false), update: (s) => this.onOwnedChange(s, false), delete: (s) => this.onOwnedChange(s, true) },
+        informerOpts('statefulsets'),
+      ),
     );
-    this.pods = resilientInformer<V1Pod>(
-      opts.kc,
-      `/api/v1${nsPath}/pods`,
-      () => opts.api.listPods(ns, managed),
-      { add: (p) => this.onPodChange(p), update: (p) => this.onPodChange(p), delete: (p) => this.onPodChange(p) },
-      informerOpts('pods'),
+    this.pods = namespacedInformers<V1Pod>(opts.namespaces, (ns) =>
+      resilientInformer<V1Pod>(
+        opts.kc,
+        `/api/v1${nsPath(ns)}/pods`,
+        () => opts.api.listPods(ns, managed),
+        { add: (p) => this.onPodChange(p), update: (p) => this.onPodChange(p), delete: (p) => this.onPodChange(p) },
+        informerOpts('pods'),
+      ),
     );
   }
 
@@ -270,7 +287,7 @@ export class Controller {
       this.opts.metrics.reconcileTotal.inc({ result: d.valid ? 'success' : 'invalid' });
       if (d.requeueAfterMs !== undefined) this.reconcileQueue.addAfter(key, d.requeueAfterMs);
     } catch (err) {
-      mem.outcome = { ...outcome, error: errorMessage(err) };
+      mem.outcome = { ...outcome, error: errorMessage(err), errorReason: err instanceof SecretAccessError ? err.reason : undefined };
       this.opts.metrics.reconcileTotal.inc({ result: 'error' });
       this.opts.metrics.reconcileErrors.inc();
       throw err;
@@ -282,6 +299,7 @@ export class Controller {
 
   private async applyDesired(cluster: Cluster, mem: ClusterMemory, d: Desired, sts: V1StatefulSet | undefined): Promise<void> {
     const { api } = this.opts;
+    await this.checkSecrets(cluster, d.secrets);
     for (const secret of d.createIfMissing) await api.createIfMissing(secret);
     for (const obj of d.apply) {
       const id = `${obj.kind}/${obj.metadata.name}`;
@@ -305,6 +323,26 @@ export class Controller {
     mem.scaleDownKnown = true;
     await this.prune(cluster, mem, d.apply);
     if (d.drainOrdinal !== undefined) await this.requestDrain(cluster, d.drainOrdinal);
+  }
+
+  /** Refuses (before anything is applied) a spec naming Secrets it may not use: see reconcile/secret-access.ts. */
+  private async checkSecrets(cluster: Cluster, refs: readonly SecretReference[]): Promise<void> {
+    const ns = cluster.metadata!.namespace!;
+    const who = { name: cluster.metadata!.name!, uid: cluster.metadata!.uid! };
+    for (const ref of refs) {
+      let secret: Awaited<ReturnType<KubeApi['readSecret']>>;
+      try {
+        secret = await this.opts.api.readSecret(ns, ref.name);
+      } catch (err) {
+        if (errorCode(err) !== 403) throw err;
+        throw new SecretAccessError(
+          'SecretsForbidden',
+          `the operator may not read Secrets in namespace ${ns}: add it to the chart's watchNamespaces or secretNamespaces (${errorMessage(err)})`,
+        );
+      }
+      const verdict = secretVerdict(ref, secret?.metadata, who);
+      if (!verdict.ok) throw new SecretAccessError(verdict.reason, verdict.message);
+    }
   }
 
   /** Deletes owned objects of the prunable kinds that the desired state no longer contains. */
@@ -342,7 +380,12 @@ export class Controller {
     if (!ip) return;
     const spec = resolveSpec(name, cluster.spec ?? {}, this.opts.operator);
     try {
-      const token = await this.opts.api.readSecretValue(ns, spec.apiToken.name, spec.apiToken.key);
+      // The token goes out as a Bearer header, so the Secret is checked again right before it is read.
+      const secret = await this.opts.api.readSecret(ns, spec.apiToken.name);
+      const ref = { name: spec.apiToken.name, field: 'spec.apiTokenSecretRef', generated: spec.apiToken.generated };
+      const verdict = secretVerdict(ref, secret?.metadata, { name, uid: cluster.metadata!.uid! });
+      if (!verdict.ok) throw new Error(verdict.message);
+      const token = secret?.data[spec.apiToken.key];
       if (token === undefined) throw new Error(`secret ${spec.apiToken.name} has no key ${spec.apiToken.key}`);
       await this.opts.nodes.drain(ip, spec.httpPort, token);
       this.opts.metrics.drainRequests.inc({ result: 'sent' });

@@ -15,7 +15,7 @@ import {
   type V1Pod,
   type V1StatefulSet,
 } from '@kubernetes/client-node';
-import { GROUP, PLURAL, VERSION, type FishjamCluster, type FishjamClusterStatus, type KubeObject } from '../api/types.js';
+import { GROUP, PLURAL, VERSION, type FishjamCluster, type FishjamClusterStatus, type KubeObject, type ObjectMeta } from '../api/types.js';
 import { errorCode } from './api-errors.js';
 
 export const FIELD_MANAGER = 'fishjam-operator';
@@ -30,10 +30,17 @@ export interface KubeApi {
   listOwned(apiVersion: string, kind: string, namespace: string, labelSelector: string): Promise<KubeObject[]>;
   delete(apiVersion: string, kind: string, namespace: string, name: string): Promise<void>;
   applyClusterStatus(namespace: string, name: string, status: FishjamClusterStatus): Promise<void>;
-  readSecretValue(namespace: string, name: string, key: string): Promise<string | undefined>;
+  /** One Secret by name (never list/watch: the operator may not read Secrets wholesale); undefined when absent. */
+  readSecret(namespace: string, name: string): Promise<SecretData | undefined>;
   readLease(namespace: string, name: string): Promise<V1Lease | undefined>;
   createLease(namespace: string, lease: V1Lease): Promise<V1Lease>;
   replaceLease(namespace: string, name: string, lease: V1Lease): Promise<V1Lease>;
+}
+
+export interface SecretData {
+  metadata: ObjectMeta;
+  /** Decoded values by key. */
+  data: Record<string, string>;
 }
 
 export function kubeApi(kc: KubeConfig): KubeApi {
@@ -96,10 +103,11 @@ export function kubeApi(kc: KubeConfig): KubeApi {
         setHeaderOptions('Content-Type', PatchStrategy.ServerSideApply),
       );
     },
-    async readSecretValue(namespace, name, key) {
+    async readSecret(namespace, name) {
       const secret = await ignore404(core.readNamespacedSecret({ namespace, name }));
-      const data = secret?.data?.[key];
-      return data === undefined ? undefined : Buffer.from(data, 'base64').toString('utf8');
+      if (!secret) return undefined;
+      const data = Object.fromEntries(Object.entries(secret.data ?? {}).map(([k, v]) => [k, Buffer.from(v, 'base64').toString('utf8')]));
+      return { metadata: secret.metadata as ObjectMeta, data };
     },
     readLease: (namespace, name) => ignore404(coordination.readNamespacedLease({ namespace, name })),
     createLease: (namespace, lease) => coordination.createNamespacedLease({ namespace, body: lease }),

@@ -9,6 +9,7 @@ import { podDisruptionBudget } from './disruption-budget.js';
 import { HASH_ANNOTATION, MAX_CLUSTER_NAME } from './names.js';
 import { networkPolicies } from './network-policies.js';
 import { planScale } from './scale-down.js';
+import { referencedSecrets, type SecretReference } from './secret-access.js';
 import { generatedSecrets } from './secrets.js';
 import { serviceMonitor } from './service-monitor.js';
 import { clientService, headlessService, podServices } from './services.js';
@@ -31,6 +32,8 @@ export interface Desired {
   apply: KubeObject[];
   /** Created when missing, never updated (generated secrets must not rotate). */
   createIfMissing: KubeObject[];
+  /** Secrets the pods or the operator read; the controller checks each may be used (secret-access.ts). */
+  secrets: SecretReference[];
   conditions: ConditionInput[];
   scaleDown: ScaleDownState | undefined;
   drainOrdinal: number | undefined;
@@ -50,6 +53,7 @@ function invalid(message: string): Desired {
     valid: false,
     apply: [],
     createIfMissing: [],
+    secrets: [],
     conditions: [{ type: CONDITION.valid, status: 'False', reason: 'InvalidSpec', message }],
     scaleDown: undefined,
     drainOrdinal: undefined,
@@ -120,6 +124,7 @@ export function desired(cluster: FishjamCluster, observed: Observed, operator: O
     valid: true,
     apply,
     createIfMissing: generatedSecrets(ctx, observed.randomSecret),
+    secrets: referencedSecrets(spec),
     conditions,
     scaleDown: plan.scaleDown,
     drainOrdinal: plan.drainOrdinal,

@@ -13,6 +13,8 @@ export interface ReconcileOutcome {
   scaleDown: FishjamClusterStatus['scaleDown'];
   /** Last apply error, if the last reconcile failed. */
   error: string | undefined;
+  /** Condition reason for the error (e.g. SecretNotAllowed); ApplyFailed when unset. */
+  errorReason?: string | undefined;
   desiredReplicas: number;
 }
 
@@ -32,7 +34,7 @@ export function readyCondition(outcome: ReconcileOutcome, agg: Aggregate): Condi
 
 export function buildStatus(cluster: FishjamCluster, outcome: ReconcileOutcome, agg: Aggregate, now: Date): FishjamClusterStatus {
   const reconciled: ConditionInput = outcome.error
-    ? { type: CONDITION.reconciled, status: 'False', reason: 'ApplyFailed', message: outcome.error }
+    ? { type: CONDITION.reconciled, status: 'False', reason: outcome.errorReason ?? 'ApplyFailed', message: outcome.error }
     : outcome.valid
       ? { type: CONDITION.reconciled, status: 'True', reason: 'Applied', message: 'all objects applied' }
       : { type: CONDITION.reconciled, status: 'False', reason: 'InvalidSpec', message: 'nothing applied while the spec is invalid' };
