@@ -95,13 +95,15 @@ function mountDemoEndpoint(router: Router, deps: PagesDeps): void {
   const now = deps.now ?? Date.now;
   const limiter = new RateLimiter(deps.rateLimits ?? DEMO_RATE_LIMITS, now());
   router.post('/pages-api/demo/peer', async (ctx) => {
+    // The body first: a malformed request costs a bounded read and a 400, and must not use up the client's tokens,
+    // which stand for what the limit protects (rooms and peers made).
+    const { roomId } = parseDemoPeerRequest(await readJsonObject(ctx, DEMO_BODY_LIMIT));
     // Keyed by the connection's address, not X-Forwarded-For, which any client can write.
     const decision = limiter.take(ctx.req.socket.remoteAddress ?? 'unknown', now());
     if (!decision.ok) {
       ctx.set('retry-after', String(decision.retryAfterSeconds));
       throw new HttpError(429, 'Too many demo peers requested; try again shortly');
     }
-    const { roomId } = parseDemoPeerRequest(await readJsonObject(ctx, DEMO_BODY_LIMIT));
     await ensureDemoRoom(deps.rooms, roomId);
     const created = await deps.rooms.addPeer(roomId, { type: 'webrtc', options: { enableSimulcast: false } });
     ctx.status = 201;
