@@ -63,6 +63,9 @@ COPY media-server/package.json media-server/
 COPY tsconfig.base.json ./
 COPY media-server/tsconfig.json media-server/
 COPY media-server/src media-server/src
+# the built-in pages (/, /demo, /cluster, /check): bundled by esbuild into dist/public by the same build
+COPY media-server/pages media-server/pages
+COPY media-server/tools/build-pages.mjs media-server/tools/
 RUN npm run build -w media-server
 
 # ---------------------------------------------------------------------------------------------------------------------
