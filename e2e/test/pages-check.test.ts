@@ -28,8 +28,8 @@ async function runCheck(page: Page): Promise<{ steps: Steps; summary: string; rt
   await page.waitForSelector('#steps[data-done="true"]', { timeout: 90_000 });
   return page.evaluate(() => {
     const steps: Record<string, { status: string; detail: string; hint: string }> = {};
-    for (const li of document.querySelectorAll<HTMLElement>('#steps li')) {
-      steps[li.dataset.step!] = { status: li.dataset.status!, detail: li.querySelector('.detail')!.textContent!, hint: li.querySelector<HTMLElement>('.hint')!.hidden ? '' : li.querySelector('.hint')!.textContent! };
+    for (const li of Array.from(document.querySelectorAll('#steps li') as NodeListOf<HTMLElement>)) {
+      steps[li.dataset.step!] = { status: li.dataset.status!, detail: li.querySelector('.detail')!.textContent!, hint: (li.querySelector('.hint') as HTMLElement | null)!.hidden ? '' : li.querySelector('.hint')!.textContent! };
     }
     const list = document.getElementById('steps')!;
     return { steps, summary: document.getElementById('summary')!.textContent!, rttMs: list.dataset.rttMs ?? '', downKbps: list.dataset.downKbps ?? '' };

@@ -28,8 +28,8 @@ test.after.always(async () => {
 });
 
 const nodeRows = (p: Page) =>
-  p.evaluate(() => [...document.querySelectorAll<HTMLElement>('#nodes tr[data-node]')].map((tr) => ({ node: tr.dataset.node!, rooms: Number(tr.querySelector('[data-field="rooms"]')!.textContent) })));
-const roomIds = (p: Page) => p.evaluate(() => [...document.querySelectorAll<HTMLElement>('#rooms tr[data-room]')].map((tr) => tr.dataset.room!));
+  p.evaluate(() => Array.from(document.querySelectorAll('#nodes tr[data-node]') as NodeListOf<HTMLElement>).map((tr) => ({ node: tr.dataset.node!, rooms: Number(tr.querySelector('[data-field="rooms"]')!.textContent) })));
+const roomIds = (p: Page) => p.evaluate(() => Array.from(document.querySelectorAll('#rooms tr[data-room]') as NodeListOf<HTMLElement>).map((tr) => tr.dataset.room!));
 
 test('/cluster asks for the token, lists both nodes, and shows a new room within 2 s', async (t) => {
   const page = await openPage(browser, `${a.base}/cluster`);

@@ -28,9 +28,9 @@ interface RemoteView {
 /** The remote tiles of a demo page: each one's name label, decoded video width, playback time and mute icon. */
 const remoteView = (p: Page): Promise<RemoteView> =>
   p.evaluate(() => ({
-    peers: [...document.querySelectorAll<HTMLElement>('[data-peer-id]')].map((tile) => {
+    peers: Array.from(document.querySelectorAll('[data-peer-id]') as NodeListOf<HTMLElement>).map((tile) => {
       const video = tile.querySelector('video')!;
-      const muted = tile.querySelector<HTMLElement>('[aria-label="microphone muted"]');
+      const muted = (tile.querySelector('[aria-label="microphone muted"]') as HTMLElement | null);
       return { name: tile.querySelector('.peer-name')?.textContent ?? '', width: video.videoWidth, time: video.currentTime, muted: muted ? !muted.hidden : false };
     }),
   }));
