@@ -143,7 +143,7 @@ test('video: 201 with the original shape, listed with its track in GET /room/:id
   t.regex(r.body.data.id, /^[0-9a-f-]{36}$/);
   t.deepEqual(r.body.data.properties, { filePath: 'video.h264', framerate: 30 });
   t.deepEqual(r.body.data.tracks, []);
-  await waitFor(async () => (await n.api(`/room/${id}`)).body.data.components[0]?.tracks.length === 1, 3000, 'the track to be listed');
+  await waitFor(async () => (await n.api(`/room/${id}`)).body.data.components[0]?.tracks.length === 1, 10_000, 'the track to be listed');
   const got = await n.api(`/room/${id}`);
   t.deepEqual(validateAgainst('RoomDetailsResponse', got.body), []);
   const [component] = got.body.data.components;

@@ -26,7 +26,7 @@ test('component calls through the entry node reach the room\'s owner', async (t)
     const cid = add.body.data.id as string;
     t.is(a.node.components.playing, 1, 'it plays on the owner');
     t.is(b.node.components.playing, 0);
-    await waitFor(async () => (await b.api('/room/on-a')).body.data.components[0]?.tracks.length === 1, 3000, 'the track, listed through b');
+    await waitFor(async () => (await b.api('/room/on-a')).body.data.components[0]?.tracks.length === 1, 10_000, 'the track, listed through b');
     // checks before the room lookup: the same answers through b, for a room b does not know either
     t.deepEqual((await b.api('/room/nowhere/component', { method: 'POST', json: { type: 'teleport' } })).body, { errors: 'Invalid component type' });
     t.deepEqual((await b.api('/room/nowhere/component', { method: 'POST', json: {} })).body, { errors: 'Invalid request body structure' });
@@ -35,7 +35,7 @@ test('component calls through the entry node reach the room\'s owner', async (t)
     const bad = await b.api('/room/on-a/component', { method: 'POST', json: { type: 'file', options: { filePath: '../x.ogg' } } });
     t.deepEqual([bad.status, bad.body], [400, { errors: 'Invalid file path' }], 'the owner\'s errors come back as they are');
     t.is((await b.api(`/room/on-a/component/${cid}`, { method: 'DELETE' })).status, 204);
-    await waitFor(() => a.node.components.playing === 0, 3000, 'the owner to stop the player');
+    await waitFor(() => a.node.components.playing === 0, 10_000, 'the owner to stop the player');
     const again = await b.api(`/room/on-a/component/${cid}`, { method: 'DELETE' });
     t.deepEqual([again.status, again.body], [404, { errors: `Component ${cid} does not exist` }]);
   } finally {
