@@ -15,7 +15,7 @@ const config = readOperatorConfig(process.env);
 const log = pino({ level: config.logLevel, base: { component: 'fishjam-operator' } });
 const kc = new KubeConfig();
 kc.loadFromDefault();
-const api = kubeApi(kc);
+const api = kubeApi(kc, config.apiTimeoutMs);
 const metrics = operatorMetrics();
 
 const controller = new Controller({
@@ -27,6 +27,7 @@ const controller = new Controller({
   log,
   ...(config.watchNamespaces ? { namespaces: config.watchNamespaces } : {}),
   statusIntervalMs: config.statusIntervalMs,
+  watchSilenceMs: config.watchSilenceMs,
   resyncIntervalMs: config.resyncIntervalMs,
   backoff: { baseDelayMs: 500, maxDelayMs: 60_000 },
   workers: 2,
@@ -40,9 +41,9 @@ const elector = config.leaderElection
         namespace: config.operator.operatorNamespace,
         name: config.leaseName,
         identity: process.env['POD_NAME'] ?? hostname(),
-        leaseDurationMs: 15_000,
-        renewDeadlineMs: 10_000,
-        retryPeriodMs: 2_000,
+        leaseDurationMs: config.lease.durationMs,
+        renewDeadlineMs: config.lease.renewDeadlineMs,
+        retryPeriodMs: config.lease.retryPeriodMs,
         onStartedLeading: () => {
           leading = true;
           metrics.leader.set(1);
@@ -99,6 +100,11 @@ async function shutdown(): Promise<void> {
   if (shuttingDown) return;
   shuttingDown = true;
   log.info('stopping');
+  // Every API call has a deadline, but stopping must not depend on that: past this, exit anyway (the lease expires).
+  setTimeout(() => {
+    log.warn({ afterMs: config.shutdownTimeoutMs }, 'stopping took too long; exiting');
+    process.exit(0);
+  }, config.shutdownTimeoutMs).unref();
   await controller.stop();
   await elector?.stop();
   server.close();

@@ -12,6 +12,13 @@ export interface OperatorConfig {
   statusIntervalMs: number;
   resyncIntervalMs: number;
   logLevel: string;
+  /** Deadline of every API call. */
+  apiTimeoutMs: number;
+  lease: { durationMs: number; renewDeadlineMs: number; retryPeriodMs: number };
+  /** A watch with no event (bookmarks included) for this long is restarted. */
+  watchSilenceMs: number;
+  /** SIGTERM exits after this long even if stopping is not finished. */
+  shutdownTimeoutMs: number;
 }
 
 function int(env: Record<string, string | undefined>, name: string, fallback: number, min: number): number {
@@ -71,5 +78,22 @@ export function readOperatorConfig(env: Record<string, string | undefined>): Ope
     statusIntervalMs: int(env, 'STATUS_INTERVAL_MS', 5000, 500),
     resyncIntervalMs: int(env, 'RESYNC_INTERVAL_MS', 300_000, 10_000),
     logLevel: env['LOG_LEVEL'] || 'info',
+    apiTimeoutMs: int(env, 'API_TIMEOUT_MS', 10_000, 100),
+    lease: leaseTimings(env),
+    watchSilenceMs: int(env, 'WATCH_SILENCE_MS', 150_000, 100),
+    shutdownTimeoutMs: int(env, 'SHUTDOWN_TIMEOUT_MS', 5_000, 100),
   };
+}
+
+/** client-go's rule: retry period < renew deadline < lease duration, or two leaders could overlap. */
+function leaseTimings(env: Record<string, string | undefined>): OperatorConfig['lease'] {
+  const durationMs = int(env, 'LEASE_DURATION_MS', 15_000, 1000);
+  const renewDeadlineMs = int(env, 'LEASE_RENEW_DEADLINE_MS', 10_000, 100);
+  const retryPeriodMs = int(env, 'LEASE_RETRY_PERIOD_MS', 2_000, 50);
+  if (!(retryPeriodMs < renewDeadlineMs && renewDeadlineMs < durationMs)) {
+    throw new Error(
+      `LEASE_RETRY_PERIOD_MS (${retryPeriodMs}) < LEASE_RENEW_DEADLINE_MS (${renewDeadlineMs}) < LEASE_DURATION_MS (${durationMs}) must hold`,
+    );
+  }
+  return { durationMs, renewDeadlineMs, retryPeriodMs };
 }

@@ -21,7 +21,76 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-test('main: elects itself, reconciles, serves metrics, releases the lease on SIGTERM', async (t) => {
+function kubeconfigFor(url: string): string {
+  const dir = mkdtempSync(join(tmpdir(), 'fishjam-operator-'));
+  const kubeconfig = join(dir, 'kubeconfig');
+  writeFileSync(kubeconfig, stringify({
+    apiVersion: 'v1', kind: 'Config', 'current-context': 'fake',
+    clusters: [{ name: 'fake', cluster: { server: url, 'insecure-skip-tls-verify': true } }],
+    users: [{ name: 'u', user: { token: 't' } }],
+    contexts: [{ name: 'fake', context: { cluster: 'fake', user: 'u' } }],
+  }));
+  return kubeconfig;
+}
+
+/** src/main.ts as a child process with short lease timings; resolves its exit code. */
+async function startOperator(t: { teardown: (fn: () => void) => void }, url: string, env: Record<string, string> = {}) {
+  const port = await freePort();
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+    cwd: operatorDir,
+    env: {
+      ...process.env, KUBECONFIG: kubeconfigFor(url), METRICS_PORT: String(port), OPERATOR_NAMESPACE: 'fishjam-system', POD_NAME: 'operator-0',
+      LOG_LEVEL: 'silent', LEASE_DURATION_MS: '3000', LEASE_RENEW_DEADLINE_MS: '1500', LEASE_RETRY_PERIOD_MS: '300', ...env,
+    },
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
+  const exited = new Promise<{ code: number | null; at: number }>((resolve) => child.on('exit', (code) => resolve({ code, at: Date.now() })));
+  t.teardown(() => {
+    if (child.exitCode === null) child.kill('SIGKILL');
+  });
+  return { child, exited, port };
+}
+
+const holder = (server: FakeApiServer) => (server.get('Lease', 'fishjam-system', 'fishjam-operator-leader')?.['spec'] as any)?.holderIdentity;
+
+test.serial('main: the API server stops answering lease calls -> the leader steps down and exits within seconds', async (t) => {
+  const server = new FakeApiServer({ simulateStatefulSets: true });
+  const url = await server.start();
+  t.teardown(() => server.stop());
+  const op = await startOperator(t, url);
+  await waitFor('lease held', () => holder(server) === 'operator-0', 30_000);
+  const hungAt = Date.now();
+  server.delayNext({ method: 'GET', path: /\/leases\//, ms: Infinity, times: 1000 });
+  server.delayNext({ method: 'PUT', path: /\/leases\//, ms: Infinity, times: 1000 });
+  const result = await Promise.race([op.exited, new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), 10_000))]);
+  t.not(result, 'timeout', 'the operator kept running as leader with a hung API server');
+  if (result === 'timeout') return;
+  t.is(result.code, 1, 'leadership lost is an exit with failure (the Deployment restarts it as a candidate)');
+  // Renew deadline 1.5 s (+ one retry period of 0.3 s before the hang), then exit at once.
+  t.true(result.at - hungAt < 3500, `exited ${result.at - hungAt} ms after the API hung`);
+});
+
+test.serial('main: SIGTERM while every API call hangs still exits within seconds', async (t) => {
+  const server = new FakeApiServer({ simulateStatefulSets: true });
+  const url = await server.start();
+  t.teardown(() => server.stop());
+  // A long renew deadline: the exit must come from the bounded shutdown, not from losing the lease.
+  const op = await startOperator(t, url, { LEASE_DURATION_MS: '60000', LEASE_RENEW_DEADLINE_MS: '40000', LEASE_RETRY_PERIOD_MS: '300', SHUTDOWN_TIMEOUT_MS: '3000' });
+  await waitFor('lease held', () => holder(server) === 'operator-0', 30_000);
+  server.put({ apiVersion: 'fishjam-ts.dev/v1alpha1', kind: 'FishjamCluster', metadata: { name: 'media', namespace: 'live' }, spec: { replicas: 1 } } as never);
+  await waitFor('StatefulSet', () => server.get('StatefulSet', 'live', 'media'), 10_000);
+  for (const method of ['GET', 'PUT', 'PATCH', 'POST', 'DELETE']) server.delayNext({ method, path: /./, ms: Infinity, times: 100_000 });
+  await new Promise((r) => setTimeout(r, 700)); // a renewal is now in flight and hung
+  const termAt = Date.now();
+  op.child.kill('SIGTERM');
+  const result = await Promise.race([op.exited, new Promise<'timeout'>((r) => setTimeout(() => r('timeout'), 10_000))]);
+  t.not(result, 'timeout', 'SIGTERM hung');
+  if (result === 'timeout') return;
+  t.is(result.code, 0);
+  t.true(result.at - termAt < 4500, `exited ${result.at - termAt} ms after SIGTERM`);
+});
+
+test.serial('main: elects itself, reconciles, serves metrics, releases the lease on SIGTERM', async (t) => {
   const server = new FakeApiServer({ simulateStatefulSets: true });
   const url = await server.start();
   t.teardown(() => server.stop());
@@ -44,7 +113,7 @@ test('main: elects itself, reconciles, serves metrics, releases the lease on SIG
     if (child.exitCode === null) child.kill('SIGKILL');
   });
 
-  await waitFor('lease held', () => (server.get('Lease', 'fishjam-system', 'fishjam-operator-leader')?.['spec'] as any)?.holderIdentity === 'operator-0', 20_000);
+  await waitFor('lease held', () => holder(server) === 'operator-0', 30_000);
   server.put({ apiVersion: 'fishjam-ts.dev/v1alpha1', kind: 'FishjamCluster', metadata: { name: 'media', namespace: 'live' }, spec: { replicas: 2 } } as never);
   await waitFor('StatefulSet', () => server.get('StatefulSet', 'live', 'media'), 10_000);
   const metrics = await waitFor('metrics', async () => {

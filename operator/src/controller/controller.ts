@@ -33,6 +33,8 @@ export interface ControllerOptions {
   namespaces?: readonly string[];
   statusIntervalMs: number;
   resyncIntervalMs: number;
+  /** Restart a watch that delivered nothing (bookmarks included) for this long. */
+  watchSilenceMs?: number;
   backoff: BackoffOptions;
   workers: number;
   now?: () => Date;
@@ -103,6 +105,8 @@ export class Controller {
       log: opts.log,
       labelSelector: resource === 'fishjamclusters' ? undefined : managed,
       onError: () => opts.metrics.watchRestarts.inc({ resource }),
+      onSilent: () => opts.metrics.watchRestarts.inc({ resource }),
+      ...(opts.watchSilenceMs !== undefined ? { silenceMs: opts.watchSilenceMs } : {}),
     });
     this.clusters = namespacedInformers<Cluster>(opts.namespaces, (ns) =>
       resilientInformer<Cluster>(

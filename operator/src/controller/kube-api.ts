@@ -17,6 +17,7 @@ import {
 } from '@kubernetes/client-node';
 import { GROUP, PLURAL, VERSION, type FishjamCluster, type FishjamClusterStatus, type KubeObject, type ObjectMeta } from '../api/types.js';
 import { errorCode } from './api-errors.js';
+import { withDeadlines } from './deadline.js';
 
 export const FIELD_MANAGER = 'fishjam-operator';
 
@@ -43,7 +44,14 @@ export interface SecretData {
   data: Record<string, string>;
 }
 
-export function kubeApi(kc: KubeConfig): KubeApi {
+/** Default deadline of one API call (lists of large namespaces included). */
+export const DEFAULT_API_TIMEOUT_MS = 10_000;
+
+export function kubeApi(kc: KubeConfig, timeoutMs: number = DEFAULT_API_TIMEOUT_MS): KubeApi {
+  return withDeadlines(rawKubeApi(kc), timeoutMs);
+}
+
+function rawKubeApi(kc: KubeConfig): KubeApi {
   const objects = KubernetesObjectApi.makeApiClient(kc);
   const core = kc.makeApiClient(CoreV1Api);
   const custom = kc.makeApiClient(CustomObjectsApi);

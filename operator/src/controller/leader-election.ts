@@ -4,6 +4,7 @@
 import { V1MicroTime, type V1Lease } from '@kubernetes/client-node';
 import type { Logger } from 'pino';
 import { errorMessage } from './api-errors.js';
+import { withDeadline } from './deadline.js';
 import type { KubeApi } from './kube-api.js';
 
 export interface LeaderElectionOptions {
@@ -11,6 +12,7 @@ export interface LeaderElectionOptions {
   name: string;
   identity: string;
   leaseDurationMs: number;
+  /** A leader that could not renew for this long steps down; every renewal attempt must end within it. */
   renewDeadlineMs: number;
   retryPeriodMs: number;
   onStartedLeading: () => void;
@@ -37,6 +39,9 @@ function withMicroTimes(spec: NonNullable<V1Lease['spec']>): NonNullable<V1Lease
     ...(spec.renewTime ? { renewTime: new V1MicroTime(spec.renewTime) } : {}),
   };
 }
+
+/** A release is a courtesy (the lease expires anyway): never wait long for it. */
+const RELEASE_DEADLINE_MS = 2_000;
 
 export class LeaderElector {
   private leading = false;
@@ -70,11 +75,8 @@ export class LeaderElector {
     if (this.leading) {
       this.leading = false;
       try {
-        const lease = await this.api.readLease(this.opts.namespace, this.opts.name);
-        if (lease?.spec?.holderIdentity === this.opts.identity) {
-          const spec = { ...withMicroTimes(lease.spec), holderIdentity: undefined, leaseDurationSeconds: 1 };
-          await this.api.replaceLease(this.opts.namespace, this.opts.name, { ...lease, spec });
-        }
+        // Bounded too: a stopping process must not hang on an API server that does not answer.
+        await withDeadline(this.release(), Math.min(this.opts.renewDeadlineMs, RELEASE_DEADLINE_MS), 'lease release');
       } catch (err) {
         this.log.warn({ err: errorMessage(err) }, 'could not release the lease');
       }
@@ -82,11 +84,22 @@ export class LeaderElector {
     }
   }
 
+  private async release(): Promise<void> {
+    const lease = await this.api.readLease(this.opts.namespace, this.opts.name);
+    if (lease?.spec?.holderIdentity === this.opts.identity) {
+      const spec = { ...withMicroTimes(lease.spec), holderIdentity: undefined, leaseDurationSeconds: 1 };
+      await this.api.replaceLease(this.opts.namespace, this.opts.name, { ...lease, spec });
+    }
+  }
+
   private async tick(): Promise<void> {
     if (this.stopped) return;
     let ok = false;
     try {
-      this.inflight = this.tryAcquireOrRenew();
+      // The whole attempt (read + update) ends inside the renew deadline, as client-go's context does: a hung call
+      // must not keep a leader acting past the point where another candidate may take over.
+      const budget = this.leading ? this.lastRenew + this.opts.renewDeadlineMs - this.now() : this.opts.renewDeadlineMs;
+      this.inflight = withDeadline(this.tryAcquireOrRenew(), Math.max(0, budget), 'lease renewal');
       ok = await this.inflight;
     } catch (err) {
       this.log.warn({ err: errorMessage(err) }, 'lease update failed');
@@ -99,7 +112,7 @@ export class LeaderElector {
         this.log.info({ identity: this.opts.identity }, 'became leader');
         this.opts.onStartedLeading();
       }
-    } else if (this.leading && this.now() - this.lastRenew > this.opts.renewDeadlineMs) {
+    } else if (this.leading && this.now() - this.lastRenew >= this.opts.renewDeadlineMs) {
       this.leading = false;
       this.log.error('lost the lease (could not renew within the deadline)');
       this.opts.onStoppedLeading();

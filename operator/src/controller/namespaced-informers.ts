@@ -26,5 +26,8 @@ export function namespacedInformers<T extends KubernetesObject>(
     get lists() {
       return all.reduce((n, i) => n + i.lists, 0);
     },
+    get silentRestarts() {
+      return all.reduce((n, i) => n + i.silentRestarts, 0);
+    },
   };
 }

@@ -56,6 +56,17 @@ interface Watcher {
   namespace: string | undefined;
   matches: (labels: Record<string, string> | undefined) => boolean;
   res: ServerResponse;
+  /** A silenced watcher keeps its connection open but receives nothing (a half-dead connection). */
+  silent: boolean;
+  timers: NodeJS.Timeout[];
+}
+
+export interface DelayRule {
+  method: string;
+  path: RegExp;
+  /** Hold the request this long before handling it; Infinity = never answer. */
+  ms: number;
+  times: number;
 }
 
 class HttpError extends Error {
@@ -76,6 +87,8 @@ export interface FakeApiServerOptions {
   simulateStatefulSets?: boolean;
   /** Serve monitoring.coreos.com/v1 (as if prometheus-operator's CRDs were installed). */
   serviceMonitorCrd?: boolean;
+  /** Interval of BOOKMARK events on watches that allow them (default 1000 ms; 0 = none). */
+  bookmarkIntervalMs?: number;
 }
 
 export class FakeApiServer {
@@ -88,6 +101,8 @@ export class FakeApiServer {
   private rv = 100;
   private compactedRv = 0;
   private failures: FailureRule[] = [];
+  private delays: DelayRule[] = [];
+  private readonly held = new Set<() => void>();
   readonly requests: RequestRecord[] = [];
   url = '';
 
@@ -105,6 +120,7 @@ export class FakeApiServer {
 
   async stop(): Promise<void> {
     this.dropWatches();
+    for (const release of this.held) release();
     this.server.closeAllConnections();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
   }
@@ -113,8 +129,33 @@ export class FakeApiServer {
 
   /** Ends every open watch stream, as an API server restart or a load balancer timeout would. */
   dropWatches(): void {
-    for (const w of this.watchers) w.res.end();
+    for (const w of this.watchers) {
+      w.timers.forEach(clearTimeout);
+      w.timers.forEach(clearInterval);
+      w.res.end();
+    }
     this.watchers.clear();
+  }
+
+  /** Open watches stop receiving anything (events and bookmarks) while their connections stay open. */
+  silenceWatches(plural?: string): number {
+    let n = 0;
+    for (const w of this.watchers) {
+      if (plural && w.resource.plural !== plural) continue;
+      w.silent = true;
+      n++;
+    }
+    return n;
+  }
+
+  /** Holds matching requests `ms` before answering (Infinity: never, until the server stops). */
+  delayNext(rule: Omit<DelayRule, 'times'> & { times?: number }): void {
+    this.delays.push({ times: 1, ...rule });
+  }
+
+  /** Removes every delay rule (requests already held stay held). */
+  clearDelays(): void {
+    this.delays = [];
   }
 
   /** Forgets history: a watch resuming from an older resourceVersion now gets 410 Gone. */
@@ -164,6 +205,21 @@ export class FakeApiServer {
     const record: RequestRecord = { method, path: url.pathname, query: url.searchParams, contentType: req.headers['content-type'], status: 200, at: Date.now() };
     this.requests.push(record);
     res.on('finish', () => (record.status = res.statusCode));
+
+    const delay = this.delays.find((d) => d.method === method && d.path.test(url.pathname) && d.times > 0);
+    if (delay) {
+      delay.times--;
+      this.delays = this.delays.filter((d) => d.times > 0);
+      await new Promise<void>((resolve) => {
+        const release = () => {
+          this.held.delete(release);
+          resolve();
+        };
+        this.held.add(release);
+        if (Number.isFinite(delay.ms)) setTimeout(release, delay.ms);
+      });
+      if (!this.server.listening) return;
+    }
 
     const rule = this.failures.find((f) => f.method === method && f.path.test(url.pathname) && f.times > 0);
     if (rule) {
@@ -307,9 +363,28 @@ export class FakeApiServer {
         }
       }
     }
-    const watcher: Watcher = { resource, namespace, matches, res };
+    const watcher: Watcher = { resource, namespace, matches, res, silent: false, timers: [] };
     this.watchers.add(watcher);
-    req.on('close', () => this.watchers.delete(watcher));
+    const bookmarkMs = this.options.bookmarkIntervalMs ?? 1000;
+    if (params.get('allowWatchBookmarks') === 'true' && bookmarkMs > 0) {
+      // Every event up to this.rv has been written to this watcher already (writes are synchronous), so a bookmark
+      // at the current resourceVersion is safe to resume from.
+      watcher.timers.push(
+        setInterval(() => {
+          if (!watcher.silent) send('BOOKMARK', { kind: resource.kind, apiVersion: apiVersionOf(resource), metadata: { resourceVersion: String(this.rv) } });
+        }, bookmarkMs),
+      );
+    }
+    const timeoutSeconds = Number(params.get('timeoutSeconds'));
+    if (timeoutSeconds > 0) {
+      // The API server ends a watch cleanly at its timeout; clients resume from their last resourceVersion.
+      watcher.timers.push(setTimeout(() => res.end(), timeoutSeconds * 1000));
+    }
+    req.on('close', () => {
+      watcher.timers.forEach(clearTimeout);
+      watcher.timers.forEach(clearInterval);
+      this.watchers.delete(watcher);
+    });
   }
 
   // ---- storage ----
@@ -324,7 +399,7 @@ export class FakeApiServer {
     const event: WatchEvent = { rv: this.rv, type, resource, object: clone(object) };
     this.history.push(event);
     for (const w of this.watchers) {
-      if (w.resource === resource && (w.namespace === undefined || w.namespace === object.metadata.namespace) && w.matches(object.metadata.labels)) {
+      if (!w.silent && w.resource === resource && (w.namespace === undefined || w.namespace === object.metadata.namespace) && w.matches(object.metadata.labels)) {
         w.res.write(`${JSON.stringify({ type, object: event.object })}\n`);
       }
     }
