@@ -15,7 +15,7 @@ export const MAX_BODY_BYTES = 64 * 1024;
 /** How much of a refused body is read and thrown away before the connection is closed regardless. */
 export const DISCARD_MAX_BYTES = 32 * 1024 * 1024;
 /** How long a refused body is read and thrown away before the connection is closed regardless. */
-export const DISCARD_MAX_MS = 10_000;
+export const DISCARD_MAX_MS = 30_000;
 
 export interface DiscardLimits {
   readonly maxBytes: number;

@@ -3,7 +3,8 @@
 // - an auth deadline: a socket still unauthenticated after `authTimeoutMs` is closed 1000 with the socket's own
 //   reason for a missing auth request;
 // - a heartbeat: a ping every `pingIntervalMs`; a socket whose previous ping got no pong is terminated (its 'close'
-//   handler then runs as for any dropped socket, so a vanished client is noticed within two intervals);
+//   handler then runs as for any dropped socket, so a vanished client is noticed within two intervals), unless this
+//   process was itself stalled since that ping (then it pings again: a stall here must not drop every client);
 // - an error boundary around each message handler: an exception is logged and closes that socket 1011, never the node.
 import type { Logger } from 'pino';
 
@@ -57,9 +58,15 @@ export function watchSocket(socket: SupervisedSocket, options: WatchOptions): So
     closeSocket(socket, 1000, options.unauthenticatedReason);
   }, authTimeoutMs);
   authTimer.unref();
+  let lastBeat = Date.now();
   const heartbeat = setInterval(() => {
     if (socket.readyState === WS_CLOSED) return stop();
-    if (!answered) {
+    // This process itself stalled (a long GC pause, a starved CPU): timers run before pending socket reads, so a pong
+    // that arrived meanwhile is still unread. The silence is ours, not the client's: ping again and judge next time.
+    const now = Date.now();
+    const stalled = now - lastBeat > pingIntervalMs * 1.5;
+    lastBeat = now;
+    if (!answered && !stalled) {
       options.logger.warn({ pingIntervalMs }, `${options.what}: no pong since the last ping; terminating`);
       stop();
       return socket.terminate();

@@ -151,7 +151,7 @@ test(`${FRAMES} seeded adversarial peer frames and server-socket garbage: the no
       t.true(await healthOk(), `GET /health after ${sent} frames`);
       heapPeak = Math.max(heapPeak, process.memoryUsage().heapUsed);
     }
-    if (Date.now() - started > 120_000) break;
+    if (Date.now() - started > 270_000) break; // under the 300 s ava timeout (package.json); ~20 s on an idle machine
   }
   t.is(sent, FRAMES, 'all frames sent within the time bound');
 
