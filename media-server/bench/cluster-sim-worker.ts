@@ -4,6 +4,7 @@
 // a deployment; only the local rooms are stubbed (no mediasoup): each node reports 1000 rooms plus the rooms created
 // on it during the run. The parent drives it over the IPC channel; answers carry the request's id.
 import { randomUUID } from 'node:crypto';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { pino } from 'pino';
 import { ClusterNode } from '../src/cluster/cluster-node.js';
 import { ClusterRoomService } from '../src/cluster/cluster-room-service.js';
@@ -18,7 +19,14 @@ export interface SimNodeSpec {
   readonly name: string;
   readonly ip: string;
   readonly seeds: readonly string[];
+  /** measured nodes run the production link timings; the others (if any) the relaxed ones, to save CPU */
+  readonly measured: boolean;
 }
+
+/** Heartbeats of the unmeasured nodes: a tenth of the pings, a quarter of the checks. On a link to a measured node
+ *  the measured end pings every 500 ms of silence, so the other end hears it and never pings: that link behaves as
+ *  in production. */
+export const RELAXED_TIMINGS = { pingAfterMs: 5000, silentAfterMs: 20_000, checkEveryMs: 1000 };
 
 export type SimRequest =
   | { op: 'start'; nodes: SimNodeSpec[]; mapperPort: number }
@@ -94,13 +102,19 @@ const logger = pino(
   { level: 'info', base: undefined, timestamp: false },
   {
     write(line: string) {
-      const msg = (JSON.parse(line) as { msg?: string }).msg ?? '?';
+      const record = JSON.parse(line) as { msg?: string; reason?: string; err?: string };
+      // the reason, without the numbers that make every line different
+      const why = String(record.reason ?? record.err ?? '').replace(/\d+/g, 'N');
+      const msg = `${record.msg ?? '?'}${why ? `: ${why}` : ''}`;
       logCounts.set(msg, (logCounts.get(msg) ?? 0) + 1);
     },
   },
 );
 
 const nodes: SimNode[] = [];
+/** How late this process's event loop ran (a late loop delays pongs: the others see silence). */
+const loopDelay = monitorEventLoopDelay({ resolution: 20 });
+loopDelay.enable();
 
 async function startNode(spec: SimNodeSpec, mapperPort: number): Promise<SimNode> {
   const dist: DistConfig = {
@@ -115,7 +129,7 @@ async function startNode(spec: SimNodeSpec, mapperPort: number): Promise<SimNode
   // The same timings as a media node (node.ts).
   const cluster = new ClusterNode({
     dist, bindIp: spec.ip, publicHost: host, portMapperPort: mapperPort, reportIntervalMs: 1000, staleAfterMs: 2000,
-    leftAfterMs: 15_000, logger, localLoad,
+    leftAfterMs: 15_000, logger, localLoad, ...(spec.measured ? {} : { linkTimings: RELAXED_TIMINGS }),
   });
   await cluster.start();
   const service = new ClusterRoomService(rooms, cluster, () => ({ node: cluster.self.full, host, ...localLoad(), receivedAt: Date.now() }), 2000, logger);
@@ -146,6 +160,8 @@ async function handle(request: SimRequest): Promise<unknown> {
       return {
         linked: nodes.map((n) => n.cluster.linkedNodes().length),
         listing: request.watch === undefined ? 0 : nodes.filter((n) => n.cluster.linkedNodes().includes(request.watch!)).length,
+        listingMeasured: request.watch === undefined ? 0 : nodes.filter((n) => n.spec.measured && n.cluster.linkedNodes().includes(request.watch!)).length,
+        measured: nodes.map((n) => n.spec.measured),
       };
     case 'traffic':
       return {
@@ -155,6 +171,7 @@ async function handle(request: SimRequest): Promise<unknown> {
         cpuMicros: process.cpuUsage().user + process.cpuUsage().system,
         rssMiB: Math.round(process.memoryUsage().rss / 2 ** 20),
         logs: Object.fromEntries(logCounts),
+        loopDelayMaxMs: Math.round(loopDelay.max / 1e6),
       };
     case 'burst': {
       const entry = nodes.find((n) => n.spec.index === request.entry);

@@ -93,9 +93,19 @@ export class DistLink extends EventEmitter<{ message: [DistMessage]; close: [] }
 
   private check(): void {
     const now = Date.now();
-    // This process itself was stalled (frozen, or a long blocking task): the silence is ours, not the other node's.
-    if (now - this.lastCheck > this.timings.silentAfterMs / 2) this.lastHeard = now;
+    const stalled = now - this.lastCheck > this.timings.silentAfterMs / 2;
     this.lastCheck = now;
+    // This process itself was stalled (frozen, or a long blocking task): what the other node sent meanwhile is still
+    // unread in the socket, and timers run before the loop reads sockets. So the verdict waits for this turn's reads
+    // (setImmediate runs after them) instead of excusing the silence: an excuse granted on every stalled check meant
+    // that a node whose loop lagged on every check never dropped a dead peer (seen in bench/cluster-sim.ts).
+    if (stalled) setImmediate(() => this.judge());
+    else this.judge();
+  }
+
+  private judge(): void {
+    if (this.closed) return;
+    const now = Date.now();
     const silence = now - this.lastHeard;
     if (silence > this.timings.silentAfterMs) {
       this.closeReason = `silent for ${silence} ms`;
