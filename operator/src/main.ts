@@ -5,6 +5,7 @@ import { createServer } from 'node:http';
 import { hostname } from 'node:os';
 import { pino } from 'pino';
 import { Controller } from './controller/controller.js';
+import { EventRecorder } from './controller/events.js';
 import { kubeApi } from './controller/kube-api.js';
 import { LeaderElector } from './controller/leader-election.js';
 import { operatorMetrics } from './controller/operator-metrics.js';
@@ -17,6 +18,7 @@ const kc = new KubeConfig();
 kc.loadFromDefault();
 const api = kubeApi(kc, config.apiTimeoutMs);
 const metrics = operatorMetrics();
+const identity = process.env['POD_NAME'] ?? hostname();
 
 const controller = new Controller({
   kc,
@@ -27,10 +29,12 @@ const controller = new Controller({
   log,
   ...(config.watchNamespaces ? { namespaces: config.watchNamespaces } : {}),
   statusIntervalMs: config.statusIntervalMs,
+  statusLoadIntervalMs: config.statusLoadIntervalMs,
   watchSilenceMs: config.watchSilenceMs,
   resyncIntervalMs: config.resyncIntervalMs,
   backoff: { baseDelayMs: 500, maxDelayMs: 60_000 },
   workers: 2,
+  events: new EventRecorder({ api, log, instance: identity }),
 });
 
 let leading = !config.leaderElection;
@@ -40,7 +44,7 @@ const elector = config.leaderElection
       {
         namespace: config.operator.operatorNamespace,
         name: config.leaseName,
-        identity: process.env['POD_NAME'] ?? hostname(),
+        identity,
         leaseDurationMs: config.lease.durationMs,
         renewDeadlineMs: config.lease.renewDeadlineMs,
         retryPeriodMs: config.lease.retryPeriodMs,

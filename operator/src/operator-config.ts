@@ -10,6 +10,7 @@ export interface OperatorConfig {
   leaseName: string;
   metricsPort: number;
   statusIntervalMs: number;
+  statusLoadIntervalMs: number;
   resyncIntervalMs: number;
   logLevel: string;
   /** Deadline of every API call. */
@@ -76,6 +77,7 @@ export function readOperatorConfig(env: Record<string, string | undefined>): Ope
     leaseName: env['LEADER_ELECTION_LEASE'] || 'fishjam-operator-leader',
     metricsPort: int(env, 'METRICS_PORT', 8080, 1),
     statusIntervalMs: int(env, 'STATUS_INTERVAL_MS', 5000, 500),
+    statusLoadIntervalMs: int(env, 'STATUS_LOAD_INTERVAL_MS', 60_000, 0),
     resyncIntervalMs: int(env, 'RESYNC_INTERVAL_MS', 300_000, 10_000),
     logLevel: env['LOG_LEVEL'] || 'info',
     apiTimeoutMs: int(env, 'API_TIMEOUT_MS', 10_000, 100),

@@ -84,6 +84,7 @@ const WORKLOAD = [
   ...['/services', 'networking.k8s.io/networkpolicies', 'policy/poddisruptionbudgets', 'monitoring.coreos.com/servicemonitors'].flatMap((r) =>
     ['list', 'create', 'patch', 'delete'].map((v) => `${r}:${v}`),
   ),
+  '/events:create',
 ];
 const SECRETS = ['/secrets:get', '/secrets:create'];
 

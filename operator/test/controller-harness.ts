@@ -85,6 +85,8 @@ export async function startHarness(
     metrics,
     log: silentLog,
     statusIntervalMs: 250,
+    // Load totals written as soon as they change, so tests see them at once; the churn test sets the real default.
+    statusLoadIntervalMs: 0,
     resyncIntervalMs: 60_000,
     backoff: { baseDelayMs: 100, maxDelayMs: 1000 },
     workers: 2,

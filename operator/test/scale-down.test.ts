@@ -72,3 +72,24 @@ test('the drain start time is kept across passes', (t) => {
   const second = planScale(input({ desiredReplicas: 2, scaleDown: first.scaleDown, now: at(4000) }));
   t.is(second.scaleDown?.startedAt, T0.toISOString());
 });
+
+test('why a drain ended: empty, deadline or gone (for the DrainFinished event)', (t) => {
+  const draining = { desiredReplicas: 2, scaleDown: { ordinal: 2, startedAt: T0.toISOString() } };
+  t.deepEqual(planScale(input({ ...draining, nodes: [node(0), node(1), node(2, { draining: true, rooms: 0 })], now: at(1000) })).finished, { ordinal: 2, by: 'empty' });
+  t.deepEqual(planScale(input({ ...draining, nodes: [node(0), node(1), node(2, { draining: true })], now: at(30_000 + DRAIN_SLACK_MS) })).finished, { ordinal: 2, by: 'deadline' });
+  t.deepEqual(planScale(input({ ...draining, nodes: [node(0), node(1)], now: at(1000) })).finished, { ordinal: 2, by: 'gone' });
+  t.is(planScale(input({ ...draining, nodes: [node(0), node(1), node(2, { draining: true })], now: at(1000) })).finished, undefined);
+});
+
+for (const [name, startedAt] of [['garbage', 'yesterday-ish'], ['empty', ''], ['far future', '2999-01-01T00:00:00Z']] as const) {
+  test(`a ${name} drain start time in the status restarts the wait now instead of waiting forever`, (t) => {
+    const nodes = [node(0), node(1), node(2, { draining: true })];
+    const plan = planScale(input({ desiredReplicas: 2, scaleDown: { ordinal: 2, startedAt }, nodes, now: at(5000) }));
+    t.deepEqual(plan.scaleDown, { ordinal: 2, startedAt: at(5000).toISOString() });
+    t.is(plan.statefulSetReplicas, 3);
+    // And from that restarted start, the deadline applies as usual.
+    const later = planScale(input({ desiredReplicas: 2, scaleDown: plan.scaleDown, nodes, now: at(5000 + 30_000 + DRAIN_SLACK_MS) }));
+    t.is(later.statefulSetReplicas, 2);
+    t.is(later.finished?.by, 'deadline');
+  });
+}

@@ -65,6 +65,10 @@ each verb is for; operator/test/chart.test.ts checks the rendered rules against 
 - apiGroups: ["monitoring.coreos.com"]
   resources: ["servicemonitors"]
   verbs: ["list", "create", "patch", "delete"]
+# Events about FishjamClusters (kubectl describe fjc); each is created once, never updated.
+- apiGroups: [""]
+  resources: ["events"]
+  verbs: ["create"]
 {{- end -}}
 
 {{- /* Never cluster-wide: create + get of Secrets in a namespace is enough to mint and read its service account tokens. */ -}}

@@ -5,7 +5,8 @@ import type { KubeConfig, KubernetesObject, V1Pod, V1StatefulSet } from '@kubern
 import { randomBytes } from 'node:crypto';
 import type { Logger } from 'pino';
 import { resolveSpec, type OperatorDefaults } from '../api/defaults.js';
-import { GROUP, VERSION, PLURAL, type FishjamCluster, type KubeObject, type NodeStatus, type ScaleDownState } from '../api/types.js';
+import { GROUP, VERSION, PLURAL, type FishjamCluster, type FishjamClusterStatus, type KubeObject, type NodeStatus, type ScaleDownState } from '../api/types.js';
+import { statusWrite } from '../status/status-writes.js';
 import { validateSpec } from '../api/validate.js';
 import { desired, type Desired } from '../reconcile/desired.js';
 import { CLUSTER_LABEL, HASH_ANNOTATION, MANAGED_BY, objectNames } from '../reconcile/names.js';
@@ -21,6 +22,8 @@ import { secretVerdict, type SecretReference } from '../reconcile/secret-access.
 import type { KubeApi } from './kube-api.js';
 import type { OperatorMetrics } from './operator-metrics.js';
 import { WorkQueue, type BackoffOptions } from './work-queue.js';
+import { EVENT_REASON, EventRecorder } from './events.js';
+import { DRAIN_SLACK_MS } from '../reconcile/scale-down.js';
 
 export interface ControllerOptions {
   kc: KubeConfig;
@@ -32,6 +35,8 @@ export interface ControllerOptions {
   /** Watch these namespaces (an informer each); undefined = all namespaces. */
   namespaces?: readonly string[];
   statusIntervalMs: number;
+  /** Load totals alone (rooms, peers, tracks) are written at most this often; state changes at once. */
+  statusLoadIntervalMs?: number;
   resyncIntervalMs: number;
   /** Restart a watch that delivered nothing (bookmarks included) for this long. */
   watchSilenceMs?: number;
@@ -39,7 +44,11 @@ export interface ControllerOptions {
   workers: number;
   now?: () => Date;
   randomSecret?: (bytes: number) => string;
+  /** Records Kubernetes Events; one writing through `api` is made when absent. */
+  events?: EventRecorder;
 }
+
+export const DEFAULT_STATUS_LOAD_INTERVAL_MS = 60_000;
 
 /** Kinds the operator deletes when no longer desired (found by the cluster label, owned by the cluster). */
 const PRUNABLE: { apiVersion: string; kind: string; optional?: boolean }[] = [
@@ -59,7 +68,8 @@ interface ClusterMemory {
   scaleDownKnown: boolean;
   outcome: ReconcileOutcome | undefined;
   nodes: NodeStatus[] | undefined;
-  lastStatus: string | undefined;
+  lastStatus: FishjamClusterStatus | undefined;
+  lastLoadWriteAt: number | undefined;
 }
 
 type Cluster = FishjamCluster & KubernetesObject;
@@ -92,8 +102,10 @@ export class Controller {
   private workers: Promise<void>[] = [];
   private readonly now: () => Date;
   private readonly randomSecret: (bytes: number) => string;
+  readonly events: EventRecorder;
 
   constructor(private readonly opts: ControllerOptions) {
+    this.events = opts.events ?? new EventRecorder({ api: opts.api, log: opts.log, instance: 'fishjam-operator', ...(opts.now ? { now: opts.now } : {}) });
     this.now = opts.now ?? (() => new Date());
     this.randomSecret = opts.randomSecret ?? ((bytes) => randomBytes(bytes).toString('base64url'));
     this.reconcileQueue = new WorkQueue(opts.backoff);
@@ -193,6 +205,7 @@ export class Controller {
         outcome: undefined,
         nodes: undefined,
         lastStatus: undefined,
+        lastLoadWriteAt: undefined,
       };
       this.memory.set(key, mem);
       this.opts.metrics.managedClusters.set(this.memory.size);
@@ -285,13 +298,19 @@ export class Controller {
       error: undefined,
       desiredReplicas: d.valid ? resolveSpec(name, cluster.spec ?? {}, this.opts.operator).replicas : 0,
     };
+    if (!d.valid) {
+      const message = d.conditions.find((c) => c.type === 'SpecValid')?.message ?? 'invalid spec';
+      this.events.record(cluster, 'Warning', EVENT_REASON.invalidSpec, message);
+    }
     try {
       if (d.valid) await this.applyDesired(cluster, mem, d, sts);
       mem.outcome = outcome;
       this.opts.metrics.reconcileTotal.inc({ result: d.valid ? 'success' : 'invalid' });
       if (d.requeueAfterMs !== undefined) this.reconcileQueue.addAfter(key, d.requeueAfterMs);
     } catch (err) {
-      mem.outcome = { ...outcome, error: errorMessage(err), errorReason: err instanceof SecretAccessError ? err.reason : undefined };
+      const reason = err instanceof SecretAccessError ? err.reason : undefined;
+      mem.outcome = { ...outcome, error: errorMessage(err), errorReason: reason };
+      this.events.record(cluster, 'Warning', reason ?? EVENT_REASON.applyFailed, errorMessage(err));
       this.opts.metrics.reconcileTotal.inc({ result: 'error' });
       this.opts.metrics.reconcileErrors.inc();
       throw err;
@@ -322,11 +341,38 @@ export class Controller {
       if (hash !== undefined) mem.appliedHashes.set(id, hash);
     }
     const set = d.apply.find((o) => o.kind === 'StatefulSet') as (KubeObject & { spec: { replicas: number } }) | undefined;
+    this.recordTransitions(cluster, mem, d, sts, set?.spec.replicas);
     mem.appliedReplicas = set?.spec.replicas;
     mem.scaleDown = d.scaleDown;
     mem.scaleDownKnown = true;
     await this.prune(cluster, mem, d.apply);
     if (d.drainOrdinal !== undefined) await this.requestDrain(cluster, d.drainOrdinal);
+  }
+
+  /** Events for what this pass changed: StatefulSet created or scaled, a drain started or finished. */
+  private recordTransitions(cluster: Cluster, mem: ClusterMemory, d: Desired, sts: V1StatefulSet | undefined, replicas: number | undefined): void {
+    const names = objectNames(cluster.metadata!.name!);
+    const before = mem.appliedReplicas ?? sts?.spec?.replicas;
+    if (replicas !== undefined && before === undefined && !sts) {
+      this.events.record(cluster, 'Normal', EVENT_REASON.created, `created StatefulSet ${names.statefulSet} with ${replicas} replicas`);
+    } else if (replicas !== undefined && before !== undefined && before !== replicas) {
+      this.events.record(cluster, 'Normal', EVENT_REASON.scaled, `scaled StatefulSet ${names.statefulSet} from ${before} to ${replicas} replicas`);
+    }
+    const previous = mem.scaleDownKnown ? mem.scaleDown : cluster.status?.scaleDown;
+    if (d.scaleDown && previous?.ordinal !== d.scaleDown.ordinal) {
+      const spec = resolveSpec(cluster.metadata!.name!, cluster.spec ?? {}, this.opts.operator);
+      const deadline = spec.drainTimeoutSeconds + DRAIN_SLACK_MS / 1000;
+      this.events.record(cluster, 'Normal', EVENT_REASON.drainStarted, `draining ${names.pod(d.scaleDown.ordinal)} before removing it (removed at the latest after ${deadline} s)`);
+    }
+    const done = d.drainFinished;
+    if (done) {
+      const pod = names.pod(done.ordinal);
+      if (done.by === 'deadline') {
+        this.events.record(cluster, 'Warning', EVENT_REASON.drainFinished, `${pod} still had rooms at its drain deadline; removing it anyway`);
+      } else {
+        this.events.record(cluster, 'Normal', EVENT_REASON.drainFinished, done.by === 'empty' ? `${pod} drained: no rooms left; removing it` : `${pod} was already gone`);
+      }
+    }
   }
 
   /** Refuses (before anything is applied) a spec naming Secrets it may not use: see reconcile/secret-access.ts. */
@@ -413,8 +459,9 @@ export class Controller {
     const agg = aggregate(name, pods, loads);
     mem.nodes = agg.nodes;
     const status = buildStatus(cluster, mem.outcome, agg, this.now());
-    const text = JSON.stringify(status);
-    if (text === mem.lastStatus) {
+    const nowMs = this.now().getTime();
+    const write = statusWrite(mem.lastStatus, status, mem.lastLoadWriteAt, nowMs, this.opts.statusLoadIntervalMs ?? DEFAULT_STATUS_LOAD_INTERVAL_MS);
+    if (write === 'none') {
       this.opts.metrics.statusUpdates.inc({ result: 'unchanged' });
       return;
     }
@@ -426,7 +473,8 @@ export class Controller {
       if (errorCode(err) === 404) return;
       throw err;
     }
-    mem.lastStatus = text;
+    mem.lastStatus = status;
+    mem.lastLoadWriteAt = nowMs;
     this.opts.metrics.statusUpdates.inc({ result: 'written' });
   }
 }

@@ -11,6 +11,7 @@ import {
   type KubeConfig,
   type KubernetesListObject,
   type KubernetesObject,
+  type CoreV1Event,
   type V1Lease,
   type V1Pod,
   type V1StatefulSet,
@@ -33,6 +34,7 @@ export interface KubeApi {
   applyClusterStatus(namespace: string, name: string, status: FishjamClusterStatus): Promise<void>;
   /** One Secret by name (never list/watch: the operator may not read Secrets wholesale); undefined when absent. */
   readSecret(namespace: string, name: string): Promise<SecretData | undefined>;
+  createEvent(namespace: string, event: CoreV1Event): Promise<void>;
   readLease(namespace: string, name: string): Promise<V1Lease | undefined>;
   createLease(namespace: string, lease: V1Lease): Promise<V1Lease>;
   replaceLease(namespace: string, name: string, lease: V1Lease): Promise<V1Lease>;
@@ -116,6 +118,9 @@ function rawKubeApi(kc: KubeConfig): KubeApi {
       if (!secret) return undefined;
       const data = Object.fromEntries(Object.entries(secret.data ?? {}).map(([k, v]) => [k, Buffer.from(v, 'base64').toString('utf8')]));
       return { metadata: secret.metadata as ObjectMeta, data };
+    },
+    async createEvent(namespace, event) {
+      await core.createNamespacedEvent({ namespace, body: event });
     },
     readLease: (namespace, name) => ignore404(coordination.readNamespacedLease({ namespace, name })),
     createLease: (namespace, lease) => coordination.createNamespacedLease({ namespace, body: lease }),

@@ -8,7 +8,7 @@ import type { ConditionInput } from './conditions.js';
 import { podDisruptionBudget } from './disruption-budget.js';
 import { HASH_ANNOTATION, MAX_CLUSTER_NAME } from './names.js';
 import { networkPolicies } from './network-policies.js';
-import { planScale } from './scale-down.js';
+import { planScale, type ScalePlan } from './scale-down.js';
 import { referencedSecrets, type SecretReference } from './secret-access.js';
 import { generatedSecrets } from './secrets.js';
 import { serviceMonitor } from './service-monitor.js';
@@ -38,6 +38,8 @@ export interface Desired {
   scaleDown: ScaleDownState | undefined;
   drainOrdinal: number | undefined;
   requeueAfterMs: number | undefined;
+  /** A drain that ended in this pass (the StatefulSet shrinks past it). */
+  drainFinished?: ScalePlan['finished'];
 }
 
 export const CONDITION = {
@@ -129,5 +131,6 @@ export function desired(cluster: FishjamCluster, observed: Observed, operator: O
     scaleDown: plan.scaleDown,
     drainOrdinal: plan.drainOrdinal,
     requeueAfterMs: plan.requeueAfterMs,
+    ...(plan.finished ? { drainFinished: plan.finished } : {}),
   };
 }

@@ -20,6 +20,8 @@ export interface ScalePlan {
   drainOrdinal: number | undefined;
   /** Check again after this many ms (a drain is under way). */
   requeueAfterMs: number | undefined;
+  /** The StatefulSet now shrinks past this ordinal: why its drain ended (for an Event). */
+  finished?: { ordinal: number; by: 'empty' | 'deadline' | 'gone' };
 }
 
 /** Extra wait beyond the node's own drain timeout, for its last report to arrive. */
@@ -33,11 +35,11 @@ export function planScale(input: ScaleInput): ScalePlan {
   }
   const ordinal = currentReplicas - 1;
   const node = input.nodes.find((n) => n.ordinal === ordinal);
-  const started = input.scaleDown?.ordinal === ordinal ? input.scaleDown : undefined;
+  const started = input.scaleDown?.ordinal === ordinal ? sane(input.scaleDown, now) : undefined;
   if (!started) {
     if (!node) {
       // The pod is already gone (crashed, never scheduled): nothing to drain.
-      return shrink(ordinal);
+      return shrink(ordinal, 'gone');
     }
     return {
       statefulSetReplicas: currentReplicas,
@@ -47,8 +49,11 @@ export function planScale(input: ScaleInput): ScalePlan {
     };
   }
   const elapsed = now.getTime() - Date.parse(started.startedAt);
-  const empty = node === undefined || (node.draining && node.rooms === 0);
-  if (empty || elapsed >= input.drainTimeoutSeconds * 1000 + DRAIN_SLACK_MS) return shrink(ordinal);
+  if (node === undefined) return shrink(ordinal, 'gone');
+  if (node.draining && node.rooms === 0) return shrink(ordinal, 'empty');
+  // The drain deadline: a node whose rooms never end is removed anyway (its pod's grace period then bounds the rest),
+  // so a scale-in never hangs on one long meeting.
+  if (elapsed >= input.drainTimeoutSeconds * 1000 + DRAIN_SLACK_MS) return shrink(ordinal, 'deadline');
   return {
     statefulSetReplicas: currentReplicas,
     scaleDown: started,
@@ -57,7 +62,13 @@ export function planScale(input: ScaleInput): ScalePlan {
   };
 }
 
-function shrink(ordinal: number): ScalePlan {
+/** A start time that is garbage or in the future (edited status, clock skew) restarts the wait now, never forever. */
+function sane(state: ScaleDownState, now: Date): ScaleDownState {
+  const at = Date.parse(state.startedAt);
+  return Number.isFinite(at) && at <= now.getTime() ? state : { ordinal: state.ordinal, startedAt: now.toISOString() };
+}
+
+function shrink(ordinal: number, by: 'empty' | 'deadline' | 'gone'): ScalePlan {
   // The next ordinal (if still above the target) is started on the next pass, once this shrink is applied.
-  return { statefulSetReplicas: ordinal, scaleDown: undefined, drainOrdinal: undefined, requeueAfterMs: DRAIN_POLL_MS };
+  return { statefulSetReplicas: ordinal, scaleDown: undefined, drainOrdinal: undefined, requeueAfterMs: DRAIN_POLL_MS, finished: { ordinal, by } };
 }

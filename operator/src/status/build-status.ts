@@ -54,7 +54,9 @@ export function buildStatus(cluster: FishjamCluster, outcome: ReconcileOutcome, 
     rooms: agg.rooms,
     peers: agg.peers,
     forwardedTracks: agg.forwardedTracks,
-    nodes: agg.nodes,
+    // Per node: identity and state only. Its live load (rooms, peers, tracks) is in the pod's metrics; in the status it
+    // would make every join an etcd write (see status-writes.ts).
+    nodes: agg.nodes.map(({ rooms: _r, peers: _p, forwardedTracks: _f, ...node }) => node),
     conditions,
   };
   if (outcome.scaleDown) status.scaleDown = outcome.scaleDown;
