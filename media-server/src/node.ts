@@ -117,6 +117,7 @@ export async function startNode(config: Config, logger: Logger): Promise<Fishjam
     workerRestarts: () => pool.restarts,
     draining: () => state.status === 'DRAINING',
     clusterNodes: () => clusterSize(),
+    workerMaxConsumers: config.workerMaxConsumers,
   });
   const localLoad = () => {
     const workers = pool.stats();

@@ -5,6 +5,7 @@ import type { RequestObservation } from '../api/http-app.js';
 import type { EventBus } from '../rooms/event-bus.js';
 import type { RoomRegistry } from '../rooms/room-registry.js';
 import type { WorkerStats } from '../sfu/worker-pool.js';
+import { LOAD_RATIO_METRIC, loadRatio } from './load-ratio.js';
 
 export interface NodeMetricsSources {
   readonly bus: EventBus;
@@ -13,6 +14,8 @@ export interface NodeMetricsSources {
   readonly workerRestarts: () => number;
   readonly draining: () => boolean;
   readonly clusterNodes: () => number;
+  /** FJ_WORKER_MAX_CONSUMERS, the consumer capacity of one worker (for the load ratio). */
+  readonly workerMaxConsumers?: number;
 }
 
 export class NodeMetrics {
@@ -55,6 +58,14 @@ export class NodeMetrics {
       },
     });
     new Gauge({ name: 'fishjam_node_draining', help: '1 while the node drains', registers: [r], collect() { this.set(sources.draining() ? 1 : 0); } });
+    new Gauge({
+      name: LOAD_RATIO_METRIC,
+      help: 'How full this node is, 0..1: the larger of mean worker CPU and consumers over worker capacity (for autoscalers)',
+      registers: [r],
+      collect() {
+        this.set(loadRatio(sources.workers(), sources.workerMaxConsumers ?? 500));
+      },
+    });
     new Gauge({ name: 'fishjam_cluster_nodes', help: 'Nodes in the cluster, this one included', registers: [r], collect() { this.set(sources.clusterNodes()); } });
     const perWorker = (name: string, help: string, pick: (w: WorkerStats) => number) =>
       new Gauge({
