@@ -21,7 +21,9 @@ const valueSets: Record<string, object> = {
     nodeSelector: { pool: 'system' },
     tolerations: [{ key: 'k', operator: 'Exists' }],
     imagePullSecrets: [{ name: 'regcred' }],
+    autoscaling: { enabled: true, maxReplicas: 6 },
   },
+  keda: { autoscaling: { enabled: true, engine: 'keda' }, fishjamCluster: { enabled: true } },
   minimal: { leaderElection: { enabled: false }, dashboards: { enabled: false }, serviceAccount: { create: false, name: 'existing' } },
 };
 
@@ -142,7 +144,9 @@ test('watchNamespaces: a Role with every rule in each namespace (deduplicated), 
   t.is(find(objs, 'ServiceMonitor')[0].metadata.labels.release, 'kps');
   const cr = find(objs, 'FishjamCluster')[0];
   t.is(cr.metadata.namespace, 'media');
-  t.is(cr.spec.replicas, 3);
+  t.is(cr.spec.replicas, undefined, 'left to the autoscaler');
+  t.is(cr.spec.exposure.mode, 'HostNetwork');
+  t.is(find(objs, 'HorizontalPodAutoscaler')[0].metadata.namespace, 'media');
   t.true(find(objs, 'ConfigMap').every((c) => c.metadata.namespace === 'monitoring'));
   t.is(find(objs, 'Deployment')[0].spec.replicas, 2);
 });

@@ -28,6 +28,17 @@ export async function validateKubeObject(obj: AnyObject): Promise<void> {
     }
     return;
   }
+  if (apiVersion === 'keda.sh/v1alpha1') {
+    const mod = (await import(`@kubernetes-models/keda/keda.sh/v1alpha1/${kind}`)) as Record<string, new (o: unknown) => { validate(): void }>;
+    const Model = mod[kind];
+    if (!Model) throw new Error(`no @kubernetes-models/keda class for ${kind}`);
+    try {
+      new Model(obj).validate();
+    } catch (err) {
+      throw new Error(`${where}: ${String(err)}`);
+    }
+    return;
+  }
   const gv = apiVersion.includes('/') ? apiVersion : `v1`;
   const mod = (await import(`kubernetes-models/${gv}/${kind}`)) as Record<string, new (o: unknown) => { validate(): void }>;
   const Model = mod[kind];

@@ -248,6 +248,7 @@ export class FakeApiServer {
     const [plural, name, sub] = rest;
     const resource = served.find((r) => r.plural === plural);
     if (!resource) throw new HttpError(404, 'NotFound', `the server could not find the requested resource (${plural})`);
+    if (sub === 'scale' && resource.scale && name) return this.scale(req, res, resource, namespace, name, method);
     if (sub !== undefined && (sub !== 'status' || !resource.statusSubresource)) throw new HttpError(404, 'NotFound', `no subresource ${sub}`);
 
     if (!name) {
@@ -307,6 +308,30 @@ export class FakeApiServer {
       default:
         throw new HttpError(405, 'MethodNotAllowed', method);
     }
+  }
+
+  /** The scale subresource as the API server derives it from the CRD's paths (what an HPA or KEDA reads and writes). */
+  private async scale(req: IncomingMessage, res: ServerResponse, resource: ResourceType, namespace: string | undefined, name: string, method: string): Promise<void> {
+    const existing = this.objects.get(keyOf(resource, namespace, name));
+    if (!existing) throw new HttpError(404, 'NotFound', `${resource.plural} "${name}" not found`);
+    const paths = resource.scale!;
+    const read = (o: Obj, path: string): Json | undefined =>
+      path.split('.').filter(Boolean).reduce<Json | undefined>((v, k) => (v && typeof v === 'object' && !Array.isArray(v) ? (v as Obj)[k] : undefined), o);
+    const scaleOf = (o: StoredObject) => ({
+      kind: 'Scale',
+      apiVersion: 'autoscaling/v1',
+      metadata: { name, namespace: namespace ?? null, resourceVersion: o.metadata.resourceVersion, uid: o.metadata.uid },
+      spec: { replicas: read(o, paths.specReplicas) ?? 0 },
+      status: { replicas: read(o, paths.statusReplicas) ?? 0, selector: read(o, paths.labelSelector) ?? '' },
+    });
+    if (method === 'GET') return this.sendJson(res, 200, scaleOf(existing));
+    if (method !== 'PUT' && method !== 'PATCH') throw new HttpError(405, 'MethodNotAllowed', method);
+    const body = (await readJson(req)) as { spec?: { replicas?: unknown } };
+    const replicas = body.spec?.replicas;
+    if (typeof replicas !== 'number' || !Number.isInteger(replicas) || replicas < 0) throw new HttpError(422, 'Invalid', 'spec.replicas: must be a non-negative integer');
+    const next = clone(existing) as Obj;
+    next['spec'] = { ...((next['spec'] as Obj) ?? {}), replicas };
+    return this.sendJson(res, 200, scaleOf(this.store(resource, next, existing)));
   }
 
   private serves(r: ResourceType): boolean {
