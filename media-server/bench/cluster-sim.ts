@@ -82,7 +82,7 @@ async function run(n: number, perProcess: number, measuredCount: number): Promis
   // the measured nodes: spread over the processes, and always the late node (joins, dies silently, comes back)
   const step = Math.max(1, Math.round(n / Math.min(n, measuredCount)));
   const specs: SimNodeSpec[] = Array.from({ length: n }, (_, i) => ({
-    index: i, name: `n${i}@${ipOf(i)}`, ip: ipOf(i), seeds: i === 0 ? [] : [`n0@${ipOf(0)}`], measured: measuredCount >= n || i % step === 0 || i === n - 1,
+    index: i, name: `n${i}@${ipOf(i)}`, ip: ipOf(i), seeds: i === 0 ? [] : [`n0@${ipOf(0)}`], measured: measuredCount >= n || (measuredCount > 0 && i % step === 0) || i === n - 1,
   }));
   const formers = specs.slice(0, -1);
   const late = specs[n - 1]!;
