@@ -94,6 +94,13 @@ test('the demo endpoint refuses garbage, huge bodies and non-demo rooms, and min
   t.is(demoRoom.peers.length, 1);
   t.is(demoRoom.config.maxPeers, 8);
   t.is(demoRoom.config.peerlessPurgeTimeout, 60);
+
+  // An application's own room that happens to start with "demo-" is not a demo room: no peer is minted in it.
+  t.is((await dev.api('/room', { method: 'POST', json: { roomId: 'demo-standup', videoCodec: 'h264' } })).status, 201);
+  const notDemo = await demoPeer(dev, '{"room":"standup"}');
+  t.is(notDemo.status, 409);
+  t.regex((await notDemo.json()).errors, /not a demo room/);
+  t.is((await dev.api('/room/demo-standup')).body.data.peers.length, 0);
 });
 
 test('a burst at the demo endpoint is answered 429 with Retry-After; X-Forwarded-For does not get around it', async (t) => {

@@ -99,9 +99,28 @@ function readAtMost(req: IncomingMessage, limit: number): Promise<Buffer | undef
   });
 }
 
+/**
+ * Refused bodies being discarded at once, node-wide. Each may hold a connection for DISCARD_MAX_MS and read
+ * DISCARD_MAX_BYTES; past this many (a client sending huge bodies in a loop, to an endpoint anyone may call), a
+ * refused body's connection is closed right after its 413 instead (that client may then miss the 413: it asked for it).
+ */
+export const MAX_LINGERING_DISCARDS = 32;
+let lingering = 0;
+
 function refuse(req: IncomingMessage, message: string): HttpError {
-  if (!discarding.has(req)) discarding.set(req, discardRest(req, { maxBytes: DISCARD_MAX_BYTES, maxMs: DISCARD_MAX_MS }));
+  if (!discarding.has(req)) {
+    const limits = lingering < MAX_LINGERING_DISCARDS ? { maxBytes: DISCARD_MAX_BYTES, maxMs: DISCARD_MAX_MS } : { maxBytes: 0, maxMs: 0 };
+    lingering++;
+    const rest = discardRest(req, limits);
+    void rest.finally(() => lingering--);
+    discarding.set(req, rest);
+  }
   return new HttpError(413, message);
+}
+
+/** Refused bodies being discarded now (tests). */
+export function lingeringDiscards(): number {
+  return lingering;
 }
 
 /** Reads the rest of a body and drops it, up to the limits; never buffers. */

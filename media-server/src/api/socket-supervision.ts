@@ -58,15 +58,20 @@ export function watchSocket(socket: SupervisedSocket, options: WatchOptions): So
     closeSocket(socket, 1000, options.unauthenticatedReason);
   }, authTimeoutMs);
   authTimer.unref();
-  let lastBeat = Date.now();
+  let lastBeat = performance.now();
+  let forgiven = false;
   const heartbeat = setInterval(() => {
     if (socket.readyState === WS_CLOSED) return stop();
     // This process itself stalled (a long GC pause, a starved CPU): timers run before pending socket reads, so a pong
     // that arrived meanwhile is still unread. The silence is ours, not the client's: ping again and judge next time.
-    const now = Date.now();
+    // Once in a row only: a node late on every beat (overloaded for good) must still drop the sockets that are dead.
+    // (A monotonic clock: a wall-clock jump is no stall.)
+    const now = performance.now();
     const stalled = now - lastBeat > pingIntervalMs * 1.5;
     lastBeat = now;
-    if (!answered && !stalled) {
+    const forgive = stalled && !forgiven;
+    forgiven = forgive;
+    if (!answered && !forgive) {
       options.logger.warn({ pingIntervalMs }, `${options.what}: no pong since the last ping; terminating`);
       stop();
       return socket.terminate();

@@ -105,7 +105,9 @@ export class ComponentManager implements ComponentOperations {
     try {
       let player: FilePlayer;
       try {
-        player = await FilePlayer.start(room.media, file, { peerId: componentId, componentId }, this.deps.ffmpegPath ?? 'ffmpeg');
+        const realRoot = this.context.lookup.realRoot();
+        if (realRoot === undefined) throw new Error('the sources folder is gone');
+        player = await FilePlayer.start(room.media, file, { peerId: componentId, componentId }, this.deps.ffmpegPath ?? 'ffmpeg', realRoot);
       } catch (error) {
         if (running.stopped || room.media.closed) return; // deleted, or its room went, while it started
         log.error({ err: (error as Error).message }, 'file component could not start');

@@ -19,11 +19,16 @@ export interface RtpTarget {
   readonly ssrc: number;
 }
 
-export function ffmpegArgs(file: FileSpec, target: RtpTarget): string[] {
+/** The file descriptor ffmpeg reads its input from (source-file.ts opens and checks the file; ffmpeg never opens it). */
+export const SOURCE_FD = 3;
+
+export function ffmpegArgs(file: Pick<FileSpec, 'kind' | 'framerate'>, target: RtpTarget): string[] {
+  // Only the inherited descriptor may be read: no file names, no network inputs.
+  const from = ['-protocol_whitelist', 'pipe', '-i', `pipe:${SOURCE_FD}`];
   const input =
     file.kind === 'video'
-      ? ['-f', 'h264', '-framerate', String(file.framerate ?? 30), '-i', file.absolutePath, '-map', '0:v:0']
-      : ['-f', 'ogg', '-i', file.absolutePath, '-map', '0:a:0'];
+      ? ['-f', 'h264', '-framerate', String(file.framerate ?? 30), ...from, '-map', '0:v:0']
+      : ['-f', 'ogg', ...from, '-map', '0:a:0'];
   return [
     '-hide_banner',
     '-nostdin',

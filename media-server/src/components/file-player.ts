@@ -4,6 +4,7 @@ import { randomInt } from 'node:crypto';
 import type { types } from 'mediasoup';
 import type { RoomMedia } from '../sfu/room-media.js';
 import { ffmpegArgs, producerRtpParameters } from './ffmpeg-rtp-command.js';
+import { openSourceFile } from './source-file.js';
 import type { FileSpec } from './file-options.js';
 import { startSupervised, type SupervisedProcess } from './supervised-process.js';
 
@@ -29,17 +30,24 @@ export class FilePlayer {
   }
 
   /** Throws if the producer cannot be made (the room's router closed meanwhile, say); then nothing is left behind. */
-  static async start(media: RoomMedia, file: FileSpec, appData: Record<string, unknown>, ffmpegPath: string): Promise<FilePlayer> {
-    const ssrc = randomInt(1, 0x7fffffff);
-    const { transport, producer, port } = await media.createPlainProducer(file.kind, producerRtpParameters(file.kind, ssrc), appData);
-    let process: SupervisedProcess;
+  static async start(media: RoomMedia, file: FileSpec, appData: Record<string, unknown>, ffmpegPath: string, realRoot: string): Promise<FilePlayer> {
+    const source = await openSourceFile(file.absolutePath, realRoot);
+    if (!source.ok) throw new Error(`${file.filePath}: ${source.reason}`);
     try {
-      process = startSupervised(ffmpegPath, ffmpegArgs(file, { ip: '127.0.0.1', port, ssrc }));
-    } catch (error) {
-      transport.close();
-      throw error;
+      const ssrc = randomInt(1, 0x7fffffff);
+      const { transport, producer, port } = await media.createPlainProducer(file.kind, producerRtpParameters(file.kind, ssrc), appData);
+      let process: SupervisedProcess;
+      try {
+        process = startSupervised(ffmpegPath, ffmpegArgs(file, { ip: '127.0.0.1', port, ssrc }), { inputFd: source.handle.fd });
+      } catch (error) {
+        transport.close();
+        throw error;
+      }
+      return new FilePlayer(producer, transport, process);
+    } finally {
+      // ffmpeg has its own copy of the descriptor (or never started): ours is closed either way
+      await source.handle.close().catch(() => undefined);
     }
-    return new FilePlayer(producer, transport, process);
   }
 
   get closed(): boolean {

@@ -25,10 +25,16 @@ export interface SupervisedProcess {
   stderrTail(): string;
 }
 
-export function startSupervised(command: string, args: readonly string[], options: { useDeathSignal?: boolean } = {}): SupervisedProcess {
+export function startSupervised(
+  command: string,
+  args: readonly string[],
+  options: { useDeathSignal?: boolean; /** becomes the child's fd 3 (setpriv passes it on) */ inputFd?: number } = {},
+): SupervisedProcess {
   const withDeathSignal = (options.useDeathSignal ?? true) && existsSync(SETPRIV);
   const [bin, argv] = withDeathSignal ? [SETPRIV, ['--pdeathsig', 'KILL', '--', command, ...args]] : [command, [...args]];
-  const child = spawn(bin, argv, { stdio: ['ignore', 'ignore', 'pipe'], env: minimalEnv() });
+  const stdio: Array<'ignore' | 'pipe' | number> = ['ignore', 'ignore', 'pipe'];
+  if (options.inputFd !== undefined) stdio.push(options.inputFd);
+  const child = spawn(bin, argv, { stdio, env: minimalEnv() });
   let tail = Buffer.alloc(0);
   child.stderr?.on('data', (chunk: Buffer) => {
     tail = Buffer.concat([tail, chunk]);

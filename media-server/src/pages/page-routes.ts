@@ -8,8 +8,9 @@ import { HttpError } from '../api/http-error.js';
 import { readJsonObject } from '../api/json-body.js';
 import { DomainError } from '../rooms/domain-errors.js';
 import type { RoomService } from '../rooms/room-service.js';
+import type { RoomConfig } from '../rooms/room-types.js';
 import type { ClusterOverview } from './cluster-overview.js';
-import { DEMO_ROOM_NAME, DEMO_ROOM_OPTIONS, parseDemoPeerRequest } from './demo-request.js';
+import { DEMO_ROOM_NAME, DEMO_ROOM_OPTIONS, DEMO_ROOM_PREFIX, parseDemoPeerRequest } from './demo-request.js';
 import { DEVELOPMENT_TOKEN, type PageAccess, type PageName } from './page-access.js';
 import { RateLimiter, type RateLimiterOptions } from './rate-limiter.js';
 import { ASSET_NAME, type StaticAsset } from './static-assets.js';
@@ -99,7 +100,7 @@ function mountDemoEndpoint(router: Router, deps: PagesDeps): void {
     // which stand for what the limit protects (rooms and peers made).
     const { roomId } = parseDemoPeerRequest(await readJsonObject(ctx, DEMO_BODY_LIMIT));
     // Keyed by the connection's address, not X-Forwarded-For, which any client can write.
-    const decision = limiter.take(ctx.req.socket.remoteAddress ?? 'unknown', now());
+    const decision = limiter.take(clientKey(ctx.req.socket.remoteAddress), now());
     if (!decision.ok) {
       ctx.set('retry-after', String(decision.retryAfterSeconds));
       throw new HttpError(429, 'Too many demo peers requested; try again shortly');
@@ -114,16 +115,26 @@ function mountDemoEndpoint(router: Router, deps: PagesDeps): void {
   });
 }
 
+/** Demo rooms alive at once (in the whole cluster, as GET /room lists them); past it no new one is made. */
+export const MAX_DEMO_ROOMS = 100;
+
 async function ensureDemoRoom(rooms: RoomService, roomId: string): Promise<void> {
-  const exists = await rooms.getRoom(roomId).then(
-    () => true,
+  const existing = await rooms.getRoom(roomId).then(
+    (room) => room,
     (error: unknown) => {
-      if (error instanceof DomainError && error.code === 'room_not_found') return false;
-      if (error instanceof HttpError && error.status === 404) return false;
+      if (error instanceof DomainError && error.code === 'room_not_found') return undefined;
+      if (error instanceof HttpError && error.status === 404) return undefined;
       throw error;
     },
   );
-  if (exists) return;
+  if (existing) {
+    // The prefix alone proves nothing: an application may have made "demo-standup" through the REST API. Only a
+    // room with exactly the demo's settings is one (the endpoint never mints peers into anything else).
+    if (!isDemoConfig(existing.config)) throw new HttpError(409, `Room ${roomId} exists and is not a demo room`);
+    return;
+  }
+  const demoRooms = (await rooms.listRooms()).filter((r) => r.id.startsWith(DEMO_ROOM_PREFIX) && isDemoConfig(r.config)).length;
+  if (demoRooms >= MAX_DEMO_ROOMS) throw new HttpError(503, `${MAX_DEMO_ROOMS} demo rooms are open; join one of them or try later`);
   try {
     await rooms.createRoom({ roomId, ...DEMO_ROOM_OPTIONS });
   } catch (error) {
@@ -131,6 +142,29 @@ async function ensureDemoRoom(rooms: RoomService, roomId: string): Promise<void>
     const taken = (error instanceof DomainError && error.code === 'room_already_exists') || (error instanceof HttpError && error.status === 400 && /already exists/.test(error.message));
     if (!taken) throw error;
   }
+}
+
+function isDemoConfig(config: RoomConfig): boolean {
+  return (
+    config.maxPeers === DEMO_ROOM_OPTIONS.maxPeers &&
+    config.videoCodec === DEMO_ROOM_OPTIONS.videoCodec &&
+    config.peerlessPurgeTimeout === DEMO_ROOM_OPTIONS.peerlessPurgeTimeout &&
+    config.peerDisconnectedTimeout === DEMO_ROOM_OPTIONS.peerDisconnectedTimeout &&
+    (config.webhookUrl ?? null) === null
+  );
+}
+
+/** The rate limit's key: the address, or its /64 for IPv6 (one host usually has a whole /64 to pick from). */
+export function clientKey(address: string | undefined): string {
+  if (address === undefined) return 'unknown';
+  const v4 = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
+  if (v4) return v4[1]!;
+  if (!address.includes(':')) return address;
+  const [head = '', tail = ''] = address.split('::');
+  const groups = head.split(':').filter((g) => g !== '');
+  const tailGroups = tail.split(':').filter((g) => g !== '');
+  const full = [...groups, ...Array(Math.max(0, 8 - groups.length - tailGroups.length)).fill('0'), ...tailGroups];
+  return `${full.slice(0, 4).map((g) => g.toLowerCase().replace(/^0+(?=.)/, '')).join(':')}::/64`;
 }
 
 function send(ctx: Koa.Context, asset: StaticAsset | undefined, isPage: boolean): void {

@@ -10,8 +10,8 @@ export class LatestWinsThrottle {
   private readonly pending = new Map<string, { run: () => void; timer: NodeJS.Timeout }>();
 
   constructor(
-    /** the minimum time between two runs of one key, asked at each update (it may grow with the room) */
-    private readonly intervalMs: () => number,
+    /** the minimum time between two runs of a key, asked at each update (it may grow with the room) */
+    private readonly intervalMs: (key: string) => number,
     private readonly now: () => number = Date.now,
   ) {}
 
@@ -22,7 +22,7 @@ export class LatestWinsThrottle {
       waiting.run = run;
       return;
     }
-    const due = (this.lastRunAt.get(key) ?? -Infinity) + this.intervalMs();
+    const due = (this.lastRunAt.get(key) ?? -Infinity) + this.intervalMs(key);
     const now = this.now();
     if (now >= due) {
       this.lastRunAt.set(key, now);

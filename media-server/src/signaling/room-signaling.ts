@@ -36,8 +36,9 @@ const MAX_OFFER_MLINES = 1024;
 /** An offerData unanswered this long no longer holds back the next one (a client that lost it must not hang). */
 const OFFER_ANSWER_TIMEOUT_MS = 10_000;
 /**
- * Metadata updates of one peer (or one track) reach the room at most once per this many ms per endpoint in the room,
- * and at least 100 ms apart: whatever the peers send, each receiver gets at most ~100 metadata events per second.
+ * A peer's metadata reaches the room at most once per this many ms per endpoint in the room, and at least 100 ms
+ * apart; its tracks' metadata and encoding toggles share one such budget (each of its T tracks' keys waits T times as
+ * long). Whatever the peers send, each receiver gets at most ~100 endpoint and ~400 track events per second.
  */
 const METADATA_INTERVAL_MS_PER_ENDPOINT = 10;
 const METADATA_MIN_INTERVAL_MS = 100;
@@ -48,9 +49,12 @@ export class RoomSignaling {
   private readonly speaking = new Map<string, Set<string>>();
   /** the whole room is closing (close()): leavers tell nobody */
   private closing = false;
-  private readonly metadataThrottle = new LatestWinsThrottle(() =>
-    Math.max(METADATA_MIN_INTERVAL_MS, METADATA_INTERVAL_MS_PER_ENDPOINT * this.endpoints().length),
-  );
+  private readonly metadataThrottle = new LatestWinsThrottle((key) => {
+    const interval = Math.max(METADATA_MIN_INTERVAL_MS, METADATA_INTERVAL_MS_PER_ENDPOINT * this.endpoints().length);
+    if (!key.includes('\0track\0')) return interval;
+    const tracks = this.sessions.get(key.slice(0, key.indexOf('\0')))?.published.size ?? 1;
+    return interval * Math.max(1, tracks);
+  });
 
   constructor(
     readonly roomId: string,

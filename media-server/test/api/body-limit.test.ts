@@ -167,7 +167,7 @@ function endlessChunkedBody(intervalMs: number | 'as fast as possible'): Promise
 test('a never-ending body sent fast is cut off after a bounded amount, with the 413 sent first', async (t) => {
   const r = await endlessChunkedBody('as fast as possible');
   t.regex(r.response, /^HTTP\/1\.1 413 [\s\S]*\r\nconnection: close\r\n[\s\S]*\{"errors":"Request body too large/i);
-  t.true(r.answeredMs >= 0 && r.answeredMs < 5000, `answered after ${r.answeredMs} ms`);
+  t.true(r.answeredMs >= 0 && r.answeredMs < 10_000, `answered after ${r.answeredMs} ms`);
   t.true(r.closedMs < DISCARD_MAX_MS + 5000, `closed after ${r.closedMs} ms`);
   // the client may have sent more than the server read (kernel buffers), but not without bound
   t.true(r.sent < MAX_BODY_BYTES + DISCARD_MAX_BYTES + 64 * 1024 * 1024, `sent ${r.sent} bytes`);
@@ -176,7 +176,7 @@ test('a never-ending body sent fast is cut off after a bounded amount, with the 
 test('a never-ending slow body is cut off after a bounded time', async (t) => {
   const r = await endlessChunkedBody(50);
   t.regex(r.response, /^HTTP\/1\.1 413 /);
-  t.true(r.answeredMs >= 0 && r.answeredMs < 3000, `answered after ${r.answeredMs} ms`);
+  t.true(r.answeredMs >= 0 && r.answeredMs < 10_000, `answered after ${r.answeredMs} ms`); // long before the cut
   t.true(r.closedMs >= DISCARD_MAX_MS - 1000 && r.closedMs < DISCARD_MAX_MS + 5000, `closed after ${r.closedMs} ms`);
 });
 

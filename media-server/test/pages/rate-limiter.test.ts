@@ -1,4 +1,5 @@
 import test from 'ava';
+import { clientKey } from '../../src/pages/page-routes.js';
 import { RateLimiter } from '../../src/pages/rate-limiter.js';
 
 const options = { perKey: { burst: 3, perSecond: 1 }, overall: { burst: 5, perSecond: 2 }, maxKeys: 4 };
@@ -27,4 +28,14 @@ test('the key map stays bounded: idle keys go first, then all', (t) => {
   for (let i = 5; i < 8; i++) l.take(`k${i}`, 10_000);
   l.take('k9', 10_000); // nobody is idle: the map is cleared rather than grown
   t.true(l.size <= 4);
+});
+
+test('the demo limit keys an IPv6 client by its /64 (a host picks any address of it), IPv4 as it is', (t) => {
+  t.is(clientKey('2001:db8:1:2:aaaa::1'), '2001:db8:1:2::/64');
+  t.is(clientKey('2001:0db8:0001:0002:ffff:ffff:ffff:fffe'), '2001:db8:1:2::/64');
+  t.is(clientKey('2001:db8::5'), '2001:db8:0:0::/64');
+  t.is(clientKey('::1'), '0:0:0:0::/64');
+  t.is(clientKey('::ffff:10.1.2.3'), '10.1.2.3');
+  t.is(clientKey('192.0.2.7'), '192.0.2.7');
+  t.is(clientKey(undefined), 'unknown');
 });
