@@ -53,8 +53,27 @@ export function kubeApi(kc: KubeConfig, timeoutMs: number = DEFAULT_API_TIMEOUT_
   return withDeadlines(rawKubeApi(kc), timeoutMs);
 }
 
+/**
+ * KubernetesObjectApi sends objects through client-node's typed model serializer, which writes only the fields its
+ * TypeScript models know under their TypeScript names: a NetworkPolicy ingress rule's `from` (the model calls it
+ * `_from`) was silently dropped, so every applied policy admitted everyone, and fields newer than the models would go
+ * too. Treating every object as a plain KubernetesObject sends exactly what reconcile built (and reads answers as
+ * they come). test/render.test.ts compares what reaches the API server with the rendered objects, field by field.
+ */
+class PlainObjectApi extends KubernetesObjectApi {
+  protected override async getSerializationType(): Promise<string> {
+    return 'KubernetesObject';
+  }
+
+  static forConfig(kc: KubeConfig): PlainObjectApi {
+    const api = kc.makeApiClient(PlainObjectApi);
+    api.setDefaultNamespace(kc);
+    return api;
+  }
+}
+
 function rawKubeApi(kc: KubeConfig): KubeApi {
-  const objects = KubernetesObjectApi.makeApiClient(kc);
+  const objects = PlainObjectApi.forConfig(kc);
   const core = kc.makeApiClient(CoreV1Api);
   const custom = kc.makeApiClient(CustomObjectsApi);
   const coordination = kc.makeApiClient(CoordinationV1Api);
