@@ -333,8 +333,8 @@ test('dist TLS mounts the secret and points the FJ_DIST_TLS_* variables at it', 
   t.is(env['FJ_DIST_TLS_CERT_PATH'], '/etc/fishjam/dist-tls/tls.crt');
   t.is(env['FJ_DIST_TLS_KEY_PATH'], '/etc/fishjam/dist-tls/tls.key');
   t.is(env['FJ_DIST_TLS_CA_PATH'], '/etc/fishjam/dist-tls/ca.crt');
-  t.deepEqual(podSpec(d).volumes, [{ name: 'dist-tls', secret: { secretName: 'dist-tls', defaultMode: 0o400 } }]);
-  t.deepEqual(container(d).volumeMounts, [{ name: 'dist-tls', mountPath: '/etc/fishjam/dist-tls', readOnly: true }]);
+  t.deepEqual(podSpec(d).volumes[1], { name: 'dist-tls', secret: { secretName: 'dist-tls', defaultMode: 0o440 } });
+  t.deepEqual(container(d).volumeMounts[1], { name: 'dist-tls', mountPath: '/etc/fishjam/dist-tls', readOnly: true });
   t.is(envOf(reconcileSpec({}))['FJ_DIST_TLS_CERT_PATH'], undefined);
 });
 

@@ -8,6 +8,7 @@ import type { ConditionInput } from './conditions.js';
 import { podDisruptionBudget } from './disruption-budget.js';
 import { HASH_ANNOTATION, MAX_CLUSTER_NAME } from './names.js';
 import { networkPolicies } from './network-policies.js';
+import { checkPodSecurity, podSecurityLevel } from './pod-security.js';
 import { planScale, type ScalePlan } from './scale-down.js';
 import { referencedSecrets, type SecretReference } from './secret-access.js';
 import { generatedSecrets } from './secrets.js';
@@ -42,12 +43,31 @@ export interface Desired {
   drainFinished?: ScalePlan['finished'];
 }
 
+/** What the PodSecurity admission would say about the media pods: which level they meet, and what breaks the next. */
+function podSecurityCondition(sts: KubeObject | undefined): ConditionInput {
+  const template = (sts?.['spec'] as { template?: { metadata?: { annotations?: Record<string, string> }; spec?: Record<string, unknown> } })?.template;
+  const podSpec = template?.spec ?? {};
+  const level = podSecurityLevel(podSpec, template?.metadata?.annotations ?? {});
+  if (level === 'restricted') return { type: CONDITION.podSecurity, status: 'True', reason: 'Restricted', message: 'media pods meet PodSecurity restricted' };
+  const broken = checkPodSecurity(podSpec, level === 'baseline' ? 'restricted' : 'baseline', template?.metadata?.annotations ?? {});
+  const controls = [...new Set(broken.map((b) => b.control))].join(', ');
+  return {
+    type: CONDITION.podSecurity,
+    status: 'False',
+    reason: level === 'baseline' ? 'Baseline' : 'Privileged',
+    message: `media pods meet PodSecurity ${level}; ${level === 'baseline' ? 'restricted' : 'baseline'} is broken by: ${controls}${podSpec['hostNetwork'] === true ? ' (exposure.mode HostNetwork)' : ''}`,
+  };
+}
+
+const find = (kind: string, objects: readonly KubeObject[]) => objects.find((o) => o.kind === kind);
+
 export const CONDITION = {
   valid: 'SpecValid',
   reconciled: 'Reconciled',
   ready: 'Ready',
   networkPolicy: 'NetworkPolicyEnforced',
   scalingDown: 'ScalingDown',
+  podSecurity: 'PodSecurity',
 } as const;
 
 function invalid(message: string): Desired {
@@ -111,6 +131,7 @@ export function desired(cluster: FishjamCluster, observed: Observed, operator: O
   } else {
     conditions.push({ type: CONDITION.networkPolicy, status: 'True', reason: 'PoliciesApplied', message: 'ingress limited to the configured peers' });
   }
+  conditions.push(podSecurityCondition(find('StatefulSet', apply)));
   conditions.push(
     plan.scaleDown
       ? {

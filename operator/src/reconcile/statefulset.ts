@@ -109,6 +109,34 @@ function affinity(ctx: BuildContext): Record<string, unknown> | undefined {
   };
 }
 
+/** The media image's user (Dockerfile: USER 1000:1000). */
+export const MEDIA_UID = 1000;
+export const TMP_SIZE_LIMIT = '64Mi';
+
+/**
+ * PodSecurity "restricted" (reconcile/pod-security.ts checks it): non-root, RuntimeDefault seccomp at pod level. In
+ * HostNetwork mode the pod still breaks baseline's Host Namespaces and Host Ports, which no securityContext can fix.
+ */
+export const POD_SECURITY = {
+  runAsNonRoot: true,
+  runAsUser: MEDIA_UID,
+  runAsGroup: MEDIA_UID,
+  fsGroup: MEDIA_UID,
+  seccompProfile: { type: 'RuntimeDefault' },
+} as const;
+
+/** No privilege escalation, read-only root, every capability dropped; NET_BIND_SERVICE only for a port below 1024. */
+function containerSecurity(ctx: BuildContext): Record<string, unknown> {
+  const { spec } = ctx;
+  const ports = [spec.httpPort, spec.metrics.port, spec.dist.port, spec.dist.portMapperPort, spec.webrtc.turnPort, spec.webrtc.minPort];
+  const lowPort = ports.some((p) => p < 1024);
+  return {
+    allowPrivilegeEscalation: false,
+    readOnlyRootFilesystem: true,
+    capabilities: { drop: ['ALL'], ...(lowPort ? { add: ['NET_BIND_SERVICE'] } : {}) },
+  };
+}
+
 export function statefulSet(ctx: BuildContext, replicas: number): KubeObject {
   const { spec } = ctx;
   const hostNetwork = spec.exposure.mode === 'HostNetwork';
@@ -128,7 +156,12 @@ export function statefulSet(ctx: BuildContext, replicas: number): KubeObject {
     livenessProbe: probe('/livez', { periodSeconds: 10, timeoutSeconds: 3, failureThreshold: 3 }),
     readinessProbe: probe('/readyz', { periodSeconds: 3, timeoutSeconds: 2, failureThreshold: 1 }),
     lifecycle: { preStop: { exec: { command: DRAIN_COMMAND } } },
-    ...(spec.dist.tlsSecretName ? { volumeMounts: [{ name: 'dist-tls', mountPath: DIST_TLS_MOUNT, readOnly: true }] } : {}),
+    securityContext: containerSecurity(ctx),
+    volumeMounts: [
+      // The root filesystem is read-only; the TURN server writes its configuration under the temp directory.
+      { name: 'tmp', mountPath: '/tmp' },
+      ...(spec.dist.tlsSecretName ? [{ name: 'dist-tls', mountPath: DIST_TLS_MOUNT, readOnly: true }] : []),
+    ],
   };
   return {
     apiVersion: 'apps/v1',
@@ -157,9 +190,12 @@ export function statefulSet(ctx: BuildContext, replicas: number): KubeObject {
           ...(Object.keys(spec.nodeSelector).length > 0 ? { nodeSelector: spec.nodeSelector } : {}),
           ...(spec.tolerations.length > 0 ? { tolerations: spec.tolerations } : {}),
           ...(aff ? { affinity: aff } : {}),
-          ...(spec.dist.tlsSecretName
-            ? { volumes: [{ name: 'dist-tls', secret: { secretName: spec.dist.tlsSecretName, defaultMode: 0o400 } }] }
-            : {}),
+          securityContext: POD_SECURITY,
+          volumes: [
+            { name: 'tmp', emptyDir: { sizeLimit: TMP_SIZE_LIMIT } },
+            // Group-readable: the files belong to root and the fsGroup; the server runs as that group.
+            ...(spec.dist.tlsSecretName ? [{ name: 'dist-tls', secret: { secretName: spec.dist.tlsSecretName, defaultMode: 0o440 } }] : []),
+          ],
         },
       },
     },
