@@ -178,3 +178,11 @@ test('hostile values: a namespace list given as a string, bad namespace names, a
   t.throws(() => helm(['template', 'fj', CHART_DIR, '-f', valuesFile({ watchNamespaces: Array.from({ length: 501 }, (_, i) => `n${i}`) })]));
   t.throws(() => helm(['template', 'fj', CHART_DIR, '-f', valuesFile({ watchNamespaces: ['a; rm -rf /'] })]));
 });
+
+test('the operator pod itself meets PodSecurity restricted (the same checker as the media pods)', async (t) => {
+  const { checkPodSecurity } = await import('../src/reconcile/pod-security.js');
+  for (const values of Object.values(valueSets)) {
+    const deploy = find(render(values), 'Deployment')[0];
+    t.deepEqual(checkPodSecurity(deploy.spec.template.spec, 'restricted', deploy.spec.template.metadata.annotations ?? {}), []);
+  }
+});

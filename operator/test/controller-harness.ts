@@ -109,7 +109,7 @@ export async function startHarness(
 }
 
 /** Polls until check() returns a truthy value; fails with `what` after timeoutMs. */
-export async function waitFor<T>(what: string, check: () => T | Promise<T>, timeoutMs = 8000): Promise<NonNullable<T>> {
+export async function waitFor<T>(what: string, check: () => T | Promise<T>, timeoutMs = 20_000): Promise<NonNullable<T>> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   for (;;) {
