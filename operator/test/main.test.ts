@@ -87,7 +87,8 @@ test.serial('main: SIGTERM while every API call hangs still exits within seconds
   t.not(result, 'timeout', 'SIGTERM hung');
   if (result === 'timeout') return;
   t.is(result.code, 0);
-  t.true(result.at - termAt < 4500, `exited ${result.at - termAt} ms after SIGTERM`);
+  // SHUTDOWN_TIMEOUT_MS is 3 s; a loaded machine adds timer and exit latency (seen: 4.6 s).
+  t.true(result.at - termAt < 7000, `exited ${result.at - termAt} ms after SIGTERM`);
 });
 
 test.serial('main: elects itself, reconciles, serves metrics, releases the lease on SIGTERM', async (t) => {
