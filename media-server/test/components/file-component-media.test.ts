@@ -81,7 +81,7 @@ test.serial('a corrupt file: TrackRemoved then ComponentCrashed; only that compo
   const roomId = await room();
   const audio = await addFile(roomId, 'long.ogg');
   const bad = await addFile(roomId, 'corrupt.h264');
-  await server.waitFor((m) => 'componentCrashed' in m && m.componentCrashed.componentId === bad, 5000, 'ComponentCrashed');
+  await server.waitFor((m) => 'componentCrashed' in m && m.componentCrashed.componentId === bad, 15_000, 'ComponentCrashed');
   t.deepEqual(kinds(bad), ['trackAdded', 'trackRemoved', 'componentCrashed']);
   const crashed = server.received.find((m) => 'componentCrashed' in m && m.componentCrashed.componentId === bad);
   t.deepEqual(crashed, { componentCrashed: { roomId, componentId: bad } });
@@ -97,7 +97,7 @@ test.serial('an empty file (accepted at creation, as the original) crashes clean
   const roomId = await room();
   const r = await n.api(`/room/${roomId}/component`, { method: 'POST', json: { type: 'file', options: { filePath: 'empty.ogg' } } });
   t.is(r.status, 201);
-  await server.waitFor((m) => 'componentCrashed' in m && m.componentCrashed.componentId === r.body.data.id, 5000, 'ComponentCrashed');
+  await server.waitFor((m) => 'componentCrashed' in m && m.componentCrashed.componentId === r.body.data.id, 15_000, 'ComponentCrashed');
   t.is((await n.api(`/room/${roomId}`)).status, 200);
   await idle();
 });
