@@ -1,28 +1,8 @@
 // Socket supervision when this process itself stalls: its own file, since blocking the event loop would disturb the
 // timing of every other test running beside it in one process.
 import test from 'ava';
-import type { WebSocket } from 'ws';
-import { watchSocket, withErrorBoundary } from '../../src/api/socket-supervision.js';
-import { connect, recordingLogger, serveSockets, sleep, type Endpoint } from '../support/socket-endpoint.js';
-
-const DEADLINE_MS = 300;
-
-/** An echo socket: "auth" authenticates, "throw" throws inside the message handler. */
-async function echoEndpoint(): Promise<{ endpoint: Endpoint; records: Array<Record<string, unknown>> }> {
-  const { logger, records } = recordingLogger();
-  const endpoint = await serveSockets({
-    '/echo': (socket: WebSocket) => {
-      const watch = watchSocket(socket, { timings: { authTimeoutMs: DEADLINE_MS, pingIntervalMs: DEADLINE_MS }, unauthenticatedReason: 'unauthenticated', logger, what: 'echo socket' });
-      socket.on('message', withErrorBoundary(socket, logger, 'echo socket', (data) => {
-        const text = String(data);
-        if (text === 'auth') watch.authenticated();
-        if (text === 'throw') throw new Error('boom');
-        socket.send(`echo:${text}`);
-      }));
-    },
-  });
-  return { endpoint, records };
-}
+import { connect, sleep } from '../support/socket-endpoint.js';
+import { DEADLINE_MS, echoEndpoint } from '../support/echo-socket.js';
 
 test('a stall of this process (a blocked event loop) does not terminate clients whose pongs wait unread', async (t) => {
   const { endpoint, records } = await echoEndpoint();

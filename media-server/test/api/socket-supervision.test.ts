@@ -1,28 +1,8 @@
 // Socket supervision on its own, over real websockets (the node's websocket routing, `ws` clients): the auth
 // deadline, the pong deadline and the per-message error boundary, with 300 ms deadlines.
 import test from 'ava';
-import type { WebSocket } from 'ws';
-import { watchSocket, withErrorBoundary } from '../../src/api/socket-supervision.js';
-import { connect, recordingLogger, serveSockets, sleep, type Endpoint } from '../support/socket-endpoint.js';
-
-const DEADLINE_MS = 300;
-
-/** An echo socket: "auth" authenticates, "throw" throws inside the message handler. */
-async function echoEndpoint(): Promise<{ endpoint: Endpoint; records: Array<Record<string, unknown>> }> {
-  const { logger, records } = recordingLogger();
-  const endpoint = await serveSockets({
-    '/echo': (socket: WebSocket) => {
-      const watch = watchSocket(socket, { timings: { authTimeoutMs: DEADLINE_MS, pingIntervalMs: DEADLINE_MS }, unauthenticatedReason: 'unauthenticated', logger, what: 'echo socket' });
-      socket.on('message', withErrorBoundary(socket, logger, 'echo socket', (data) => {
-        const text = String(data);
-        if (text === 'auth') watch.authenticated();
-        if (text === 'throw') throw new Error('boom');
-        socket.send(`echo:${text}`);
-      }));
-    },
-  });
-  return { endpoint, records };
-}
+import { connect, sleep } from '../support/socket-endpoint.js';
+import { DEADLINE_MS, echoEndpoint } from '../support/echo-socket.js';
 
 test('a socket that does not authenticate is closed 1000 with the reason after the auth deadline', async (t) => {
   const { endpoint, records } = await echoEndpoint();
