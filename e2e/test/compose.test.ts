@@ -89,8 +89,9 @@ serial('the image builds, is small enough, runs as non-root, is healthy and drai
     'du -sh /app/node_modules/mediasoup/worker/out/Release/mediasoup-worker /usr/bin/node /usr/lib/node_modules/npm /app/node_modules ' +
     '/app/media-server/dist /usr/lib/x86_64-linux-gnu /usr/share 2>/dev/null; du -sh --exclude=/proc --exclude=/sys / 2>/dev/null | tail -1'],
   { timeoutMs: 60_000 })).stdout.trim();
-  record(t, 'imageSizeMB', Math.round(size / 1e6), `${Math.round(size / 1e6)} MB (aim: under 350 MB)\nlayers:\n  ${layers.join('\n  ')}\nparts:\n${parts}`);
-  t.true(size < 350e6, `image is ${Math.round(size / 1e6)} MB`);
+  record(t, 'imageSizeMB', Math.round(size / 1e6), `${Math.round(size / 1e6)} MB (aim: under 800 MB; ffmpeg for File components is about 460 MB of it)\nlayers:\n  ${layers.join('\n  ')}\nparts:\n${parts}`);
+  // 295 MB before ffmpeg (File components) came in with all of Debian's codec libraries: issue 13 notes the cost
+  t.true(size < 800e6, `image is ${Math.round(size / 1e6)} MB`);
 
   // Production mode: no token, no start (exit 1, the message names the variable).
   const noToken = await run(cli, ['run', '--name', `${SINGLE}-notoken`, '--rm', IMAGE], { timeoutMs: 60_000 });
