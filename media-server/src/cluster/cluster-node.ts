@@ -89,12 +89,17 @@ const MAX_DIALS = 16;
 const FIRST_CONTACT_GRACE_MS = 2000;
 /** Retry delay after the n-th failed dial in a row: 1 s, 2 s, 4 s, then this at most (± 25 %, so retries spread). */
 const MAX_DIAL_BACKOFF_MS = 5000;
+/** Nodes learned from other members' lists, kept at most (a cluster is designed for hundreds of nodes; a member list
+ *  from a confused or hostile peer must not grow the dial set, and the dials, without bound). */
+const MAX_GOSSIPED_WANTED = 1024;
 
 interface Wanted {
   /** not dialed before this time (backoff, or first-contact grace) */
   notBefore: number;
   /** failed dials in a row */
   failures: number;
+  /** learned only from another member's list (not listed, not found in DNS, never linked): since when */
+  gossipedSince?: number;
 }
 
 export function dialBackoffMs(failures: number, random: () => number = Math.random): number {
@@ -112,6 +117,7 @@ export class ClusterNode extends EventEmitter<{ message: [DistMessage, string]; 
   private readonly dialing = new Set<string>();
   /** dials started so far (for the simulation and tests: how much work forming the cluster took) */
   dialsStarted = 0;
+  private gossipWarnedAt = 0;
   private membersTimer: NodeJS.Timeout | undefined;
   /** DNS strategy: the nodes the last DNS answer named; nobody else is let in, dialed or learnt from others */
   private dnsFound: Set<string> | undefined;
@@ -302,8 +308,32 @@ export class ClusterNode extends EventEmitter<{ message: [DistMessage, string]; 
     });
   }
 
+  /** A listed or DNS-found node: wanted for good (also when first heard of through a member list). */
   private want(node: string, notBefore = 0): void {
-    if (!this.wanted.has(node)) this.wanted.set(node, { notBefore, failures: 0 });
+    const w = this.wanted.get(node);
+    if (w) delete w.gossipedSince;
+    else this.wanted.set(node, { notBefore, failures: 0 });
+  }
+
+  /** A node only heard of through a member list: wanted unless too many such are wanted already. */
+  private wantGossiped(node: string, notBefore: number): boolean {
+    if (this.wanted.has(node)) return false;
+    if (this.gossipedWanted() >= MAX_GOSSIPED_WANTED) {
+      if (Date.now() - this.gossipWarnedAt > 60_000) {
+        this.gossipWarnedAt = Date.now();
+        this.options.logger.warn({ limit: MAX_GOSSIPED_WANTED }, 'too many nodes heard of only through member lists: ignoring more');
+      }
+      return false;
+    }
+    this.wanted.set(node, { notBefore, failures: 0, gossipedSince: Date.now() });
+    return true;
+  }
+
+  /** Wanted nodes heard of only through member lists (bounded by MAX_GOSSIPED_WANTED). */
+  gossipedWanted(): number {
+    let n = 0;
+    for (const w of this.wanted.values()) if (w.gossipedSince !== undefined) n++;
+    return n;
   }
 
   private dialWanted(): void {
@@ -322,6 +352,9 @@ export class ClusterNode extends EventEmitter<{ message: [DistMessage, string]; 
         if (state && !this.isLinked(node)) {
           state.failures++;
           state.notBefore = Date.now() + dialBackoffMs(state.failures);
+          // Heard of only through a member list and unreachable ever since, for as long as a node that left takes to
+          // be forgotten: given up (a member that still lists it brings it back, to be tried again).
+          if (state.gossipedSince !== undefined && Date.now() - state.gossipedSince > this.options.leftAfterMs) this.wanted.delete(node);
         }
         // a slot is free: the next waiting node need not wait for the next round
         this.dialWanted();
@@ -461,7 +494,7 @@ export class ClusterNode extends EventEmitter<{ message: [DistMessage, string]; 
     this.emit('load', from);
     this.emit('message', message, from);
     if (Array.isArray(message.members)) {
-      this.memberLists.set(from, new Set((message.members as unknown[]).filter((m): m is string => typeof m === 'string').slice(0, 10_000)));
+      this.memberLists.set(from, new Set((message.members as unknown[]).filter((m): m is string => typeof m === 'string').slice(0, MAX_GOSSIPED_WANTED)));
     }
     // Membership is transitive: every node another node is linked to is wanted here too. It has heard of us as well
     // (from the same member): the smaller name of the pair dials, the other only if no link came within the grace.
@@ -471,8 +504,7 @@ export class ClusterNode extends EventEmitter<{ message: [DistMessage, string]; 
       if (member === this.self.full || this.wanted.has(member) || !parseNodeName(member)) continue;
       if (this.dnsFound && !this.dnsFound.has(member)) continue;
       const waits = member < this.self.full;
-      this.want(member, waits ? Date.now() + FIRST_CONTACT_GRACE_MS : 0);
-      if (!waits) dialNow = true;
+      if (this.wantGossiped(member, waits ? Date.now() + FIRST_CONTACT_GRACE_MS : 0) && !waits) dialNow = true;
     }
     // new members to dial now: no need to wait for the next dial round
     if (dialNow) this.dialWanted();

@@ -47,3 +47,29 @@ test('dial backoff: 1, 2, 4 s, then 5 s at most, spread by ± 25 %', (t) => {
   ];
   for (const [failures, random, ms] of rows) t.is(dialBackoffMs(failures, () => random), ms, `after ${failures} failures`);
 });
+
+test('a member list of thousands of unknown names from a linked peer: at most 1024 wanted, dials bounded, given up after leftAfterMs', async (t) => {
+  const mapperPort = await freePort();
+  const a = clusterNode('ga@127.0.0.1', mapperPort, [], { leftAfterMs: 4000 });
+  const b = clusterNode('gb@127.0.0.1', mapperPort, ['ga@127.0.0.1']);
+  try {
+    await a.start();
+    await b.start();
+    await waitFor(fullMesh([a, b]), 15_000, 'a and b linked');
+    const before = a.dialsStarted;
+    // b speaks for a confused or hostile peer: one load message listing 3000 nodes that do not exist
+    const members = Array.from({ length: 3000 }, (_, i) => `zz${i}@127.0.0.1`);
+    b.send('ga@127.0.0.1', { t: 'load', report: { host: 'gb@127.0.0.1:5002', state: 'SERVING', rooms: 0, peers: 0, forwardedTracks: 0, cpu: 0 }, members });
+    await waitFor(() => a.gossipedWanted() > 0, 10_000, 'the names are wanted');
+    t.true(a.gossipedWanted() <= 1024, `${a.gossipedWanted()} gossiped names wanted`);
+    // unreachable for longer than leftAfterMs (4 s): given up, while the real link stays
+    await waitFor(() => a.gossipedWanted() === 0, 30_000, 'the unreachable names given up');
+    t.true(a.isLinked('gb@127.0.0.1'), 'the real member is still linked');
+    const dials = a.dialsStarted - before;
+    t.log(`${dials} dials for 1024 unreachable names until given up`);
+    // each given-up name was dialed a handful of times (backoff 1, 2, 4 s), never thousands of names at once
+    t.true(dials <= 1024 * 6, `${dials} dials`);
+  } finally {
+    await Promise.all([a.stop(), b.stop()]);
+  }
+});
