@@ -50,6 +50,9 @@ test('production without FJ_DEMO_ENABLED: / and /cluster are served, /demo, /che
   const info = await (await get(prod, '/pages-api/info')).json();
   t.deepEqual(info.pages, ['cluster', 'landing']);
   t.is(info.prefillToken, null);
+  // the node's name carries its address: not for anyone who reaches the port
+  t.is(info.node, null);
+  t.is(info.version, null);
   t.is((await get(prod, '/pages-api/cluster')).status, 401, 'the cluster data needs the token');
   const withToken = await fetch(`${prod.base}/pages-api/cluster`, { headers: { authorization: `Bearer ${PAGES_TOKEN}` } });
   t.is(withToken.status, 200);

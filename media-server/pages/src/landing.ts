@@ -4,8 +4,8 @@ import { byId, decorateHeader } from './page-common.js';
 async function main(): Promise<void> {
   const info = await decorateHeader();
   if (!info) return;
-  byId('fact-node').textContent = info.node;
-  byId('fact-version').textContent = info.version;
+  byId('fact-node').textContent = info.node ?? 'not shown in production';
+  byId('fact-version').textContent = info.version ?? 'not shown in production';
   byId('fact-mode').textContent = info.mode;
   byId('fact-cluster').textContent = info.clustered ? 'clustered' : 'single node';
   const demoOff = !info.pages.includes('demo');

@@ -15,8 +15,9 @@ export function el<K extends keyof HTMLElementTagNameMap>(tag: K, attrs: Record<
 }
 
 export interface PageInfo {
-  node: string;
-  version: string;
+  /** null in production mode (page-access.ts) */
+  node: string | null;
+  version: string | null;
   mode: string;
   clustered: boolean;
   pages: string[];
@@ -36,8 +37,9 @@ export async function decorateHeader(): Promise<PageInfo | undefined> {
     const info = await pageInfo();
     const chip = document.getElementById('node-chip');
     if (chip) {
-      chip.textContent = `${info.node} · ${info.mode}`;
-      chip.title = `node ${info.node}, version ${info.version}, ${info.mode} mode`;
+      // production nodes do not name themselves on a public page (page-access.ts)
+      chip.textContent = info.node === null ? info.mode : `${info.node} · ${info.mode}`;
+      chip.title = info.node === null ? `${info.mode} mode` : `node ${info.node}, version ${info.version ?? '?'}, ${info.mode} mode`;
     }
     for (const link of document.querySelectorAll<HTMLElement>('[data-page]')) {
       if (!info.pages.includes(link.dataset.page!)) link.hidden = true;

@@ -15,6 +15,11 @@ export interface PageAccess {
    * in the README and the start-up warning): a token the operator chose never reaches a page.
    */
   readonly prefillDevelopmentToken: boolean;
+  /**
+   * The public page info names the node (its name carries the pod's address) and the exact version only in development
+   * mode: in production anyone who reaches the port would learn internal addresses and which release to attack.
+   */
+  readonly discloseNode: boolean;
 }
 
 export const DEVELOPMENT_TOKEN = 'development';
@@ -25,5 +30,10 @@ export function pageAccess(mode: Mode, demoEnabled: boolean, serverApiToken: str
     pages.add('demo');
     pages.add('check');
   }
-  return { pages, demoEndpoint: demoEnabled, prefillDevelopmentToken: mode === 'development' && serverApiToken === DEVELOPMENT_TOKEN };
+  return {
+    pages,
+    demoEndpoint: demoEnabled,
+    prefillDevelopmentToken: mode === 'development' && serverApiToken === DEVELOPMENT_TOKEN,
+    discloseNode: mode === 'development',
+  };
 }

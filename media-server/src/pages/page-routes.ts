@@ -73,8 +73,11 @@ export function mountPageRoutes(router: Router, deps: PagesDeps): void {
 
   router.get('/pages-api/info', (ctx) => {
     ctx.set('cache-control', 'no-store');
+    const disclose = deps.access.discloseNode;
     ctx.body = {
       ...deps.info,
+      node: disclose ? deps.info.node : null,
+      version: disclose ? deps.info.version : null,
       pages: [...pages].sort(),
       // Only the well-known development default, never a token the operator set (page-access.ts).
       prefillToken: deps.access.prefillDevelopmentToken ? DEVELOPMENT_TOKEN : null,

@@ -26,4 +26,6 @@ test('pages per mode: production serves / and /cluster, the demo and the check o
   t.true(pageAccess('development', true, 'development').prefillDevelopmentToken);
   t.false(pageAccess('development', true, 'my-token').prefillDevelopmentToken, 'a token the operator set is never offered');
   t.false(pageAccess('production', true, 'development').prefillDevelopmentToken);
+  t.true(pageAccess('development', false, 't').discloseNode);
+  t.false(pageAccess('production', true, 't').discloseNode, 'production pages do not name the node or its version');
 });
