@@ -156,6 +156,13 @@ export function clusterOverview(): object {
         unit: 'bytes',
         targets: [{ expr: `sum by (pod) (process_resident_memory_bytes{${SEL}})`, legendFormat: '{{pod}}' }],
       },
+      {
+        // what the chart's HPA/KEDA scale on (docs/operator.md, "The metric"): a node near 1 takes no more rooms
+        title: 'Load ratio per node (autoscaling input)',
+        type: 'timeseries',
+        unit: 'percentunit',
+        targets: [{ expr: `max by (pod) (fishjam_node_load_ratio{${SEL}})`, legendFormat: '{{pod}}' }],
+      },
     ],
   );
 }
