@@ -103,6 +103,9 @@ export async function startNode(config: Config, logger: Logger): Promise<Fishjam
     logger: logger.child({ component: 'components' }),
     resourcesBasePath: config.resourcesBasePath,
     componentsUsed: config.componentsUsed,
+    // peers' producers live in their room's signalling (created when the first peer's socket attaches)
+    peerProducer: (roomId, peerId, trackId) =>
+      signaling.all().find((r) => r.roomId === roomId)?.sessions.get(peerId)?.published.get(trackId)?.producer,
   });
 
   const signaling = new SignalingHub(registry, bus, logger, turn);
@@ -182,6 +185,7 @@ export async function startNode(config: Config, logger: Logger): Promise<Fishjam
   const nodeName = cluster?.self.full ?? config.dist.nodeName;
   const selfReport = () => ({ node: nodeName, host: config.host, ...localLoad(), receivedAt: Date.now() });
   const app = createHttpApp({
+    hls: { folderOf: (roomId) => components.hls.folderOf(roomId) },
     serverApiToken: config.serverApiToken,
     logger,
     rooms,

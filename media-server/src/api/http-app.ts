@@ -11,6 +11,7 @@ import { mountAdminRoutes } from './routes/admin-routes.js';
 import { mountHealthRoute, mountProbeRoutes, type HealthSource } from './routes/health-routes.js';
 import { mountOpenApiRoute } from './routes/openapi-route.js';
 import { mountComponentRoutes } from './routes/component-routes.js';
+import { mountHlsRoutes, type HlsContentSource } from './routes/hls-routes.js';
 import { mountRoomRoutes } from './routes/room-routes.js';
 import { mountClusterOverviewRoute, mountPageRoutes, type PagesDeps } from '../pages/page-routes.js';
 
@@ -33,6 +34,8 @@ export interface HttpAppDeps {
   readonly observeRequest?: (o: RequestObservation) => void;
   /** the built-in pages (/, /demo, /cluster, /check; pages/) */
   readonly pages?: PagesDeps;
+  /** the folders of live HLS components, for GET /hls (no auth, as the original) */
+  readonly hls?: HlsContentSource;
 }
 
 export function createHttpApp(deps: HttpAppDeps): Koa {
@@ -54,6 +57,7 @@ export function createHttpApp(deps: HttpAppDeps): Koa {
   mountProbeRoutes(open, deps.health);
   mountOpenApiRoute(open, deps.health.version);
   if (deps.pages) mountPageRoutes(open, deps.pages);
+  if (deps.hls) mountHlsRoutes(open, deps.hls);
   app.use(open.routes());
 
   const api = new Router();

@@ -2,7 +2,8 @@
 // registry, runs its media (file-player.ts) and turns how the media ends into the domain's events: the file played to
 // its end -> the component leaves by itself (TrackRemoved); the player failed -> TrackRemoved, ComponentCrashed, and
 // only that component goes; deleted, or its room gone -> its player is stopped. Every player is tracked here, so none
-// outlives its component, its room or this node.
+// outlives its component, its room or this node. HLS components (one ffmpeg each, recording the room) are kept by
+// hls-components.ts; their count shares MAX_PLAYERS_PER_NODE with the players.
 import { randomUUID } from 'node:crypto';
 import { lstatSync, realpathSync } from 'node:fs';
 import path from 'node:path';
@@ -16,9 +17,10 @@ import type { ComponentType, ComponentView } from '../rooms/room-types.js';
 import { checkComponentBody, checkSubscribable, checkSubscribeBody, parseComponentRequest, type ComponentContext } from './component-request.js';
 import type { FileSpec, SourceLookup } from './file-options.js';
 import { FilePlayer } from './file-player.js';
+import { HlsComponents, type PeerProducerLookup } from './hls-components.js';
 
 /** The component types this server can run so far; the others answer as disabled, whatever FJ_COMPONENTS_USED says. */
-export const BUILT_COMPONENT_TYPES: ReadonlySet<ComponentType> = new Set<ComponentType>(['file']);
+export const BUILT_COMPONENT_TYPES: ReadonlySet<ComponentType> = new Set<ComponentType>(['file', 'hls']);
 /** Players (ffmpeg processes) one node runs at once; past it a create answers 503. */
 export const MAX_PLAYERS_PER_NODE = 64;
 
@@ -32,6 +34,8 @@ export interface ComponentManagerDeps {
   readonly componentsUsed: readonly string[];
   readonly ffmpegPath?: string;
   readonly newComponentId?: () => string;
+  /** the producer of a peer's track, for HLS (peers' producers live in signalling) */
+  readonly peerProducer?: PeerProducerLookup;
 }
 
 interface Running {
@@ -45,6 +49,8 @@ export class ComponentManager implements ComponentOperations {
   private readonly running = new Map<string, Running>();
   private readonly context: ComponentContext;
   private readonly newId: () => string;
+  /** the HLS components (GET /hls reads their folders) */
+  readonly hls: HlsComponents;
 
   constructor(private readonly deps: ComponentManagerDeps) {
     this.newId = deps.newComponentId ?? randomUUID;
@@ -53,8 +59,19 @@ export class ComponentManager implements ComponentOperations {
       if (!enabled.has(t as ComponentType)) deps.logger.warn({ type: t }, 'FJ_COMPONENTS_USED names a component type this server does not run yet: creating one answers "disabled"');
     }
     this.context = { enabled, lookup: fileSystemLookup(path.join(deps.resourcesBasePath, 'file_component_sources')) };
+    this.hls = new HlsComponents({
+      registry: deps.registry,
+      bus: deps.bus,
+      logger: deps.logger,
+      resourcesBasePath: deps.resourcesBasePath,
+      ffmpegPath: deps.ffmpegPath ?? 'ffmpeg',
+      peerProducer: deps.peerProducer ?? (() => undefined),
+    });
     deps.bus.subscribe((event) => {
-      if (event.type === 'roomDeleted' || event.type === 'roomCrashed') this.stopRoom(event.roomId);
+      if (event.type === 'roomDeleted' || event.type === 'roomCrashed') {
+        this.stopRoom(event.roomId);
+        void this.hls.stop(event.roomId);
+      }
     });
   }
 
@@ -62,10 +79,18 @@ export class ComponentManager implements ComponentOperations {
     const { type, options } = checkComponentBody(body);
     const room = this.deps.registry.get(roomId);
     const spec = parseComponentRequest(type, options, roomFacts(room), this.context);
-    if (this.running.size >= MAX_PLAYERS_PER_NODE) {
+    if (spec.type === 'hls' && spec.hls.lowLatency) {
+      throw new DomainError('invalid_component', 'Low-latency HLS is not supported by this server yet');
+    }
+    if (this.running.size + this.hls.size >= MAX_PLAYERS_PER_NODE) {
       throw new DomainError('component_capacity', `Reached the limit of ${MAX_PLAYERS_PER_NODE} playing components on this Fishjam instance`);
     }
     const component = this.deps.registry.addComponent(roomId, this.newId(), type, spec.properties);
+    if (spec.type === 'hls') {
+      // As the original: the answer comes at once; `playable` turns true (and HlsPlayable goes out) with the first segment.
+      void this.hls.start(room, component.id, spec.hls, spec.properties);
+      return component.view();
+    }
     // As the original: the answer comes at once, with no tracks; the track is announced when the player runs.
     void this.play(room, component.id, spec.file);
     return component.view();
@@ -75,16 +100,19 @@ export class ComponentManager implements ComponentOperations {
     this.deps.registry.getComponent(roomId, componentId);
     const running = this.running.get(key(roomId, componentId));
     if (running) this.stop(running);
+    // the folder is no longer served from now on; ffmpeg finishes in the background
+    void this.hls.stop(roomId, componentId);
     this.deps.registry.removeComponent(roomId, componentId);
   }
 
   async subscribe(roomId: string, componentId: string, body: Record<string, unknown>): Promise<void> {
-    checkSubscribeBody(body);
+    const origins = checkSubscribeBody(body);
     const component = this.deps.registry.get(roomId).components.get(componentId);
     // 400, not 404, for a missing component here: the original's answer.
     if (!component) throw new DomainError('invalid_component', `Component ${componentId} does not exist`);
     checkSubscribable(componentId, component.type, component.properties);
-    // Only HLS and Recording in manual mode get here; neither can be created yet.
+    // Only HLS and Recording in manual mode get here; only HLS can be created so far.
+    this.hls.subscribe(roomId, componentId, origins);
   }
 
   /** Players running now (tests and metrics). */
@@ -95,6 +123,7 @@ export class ComponentManager implements ComponentOperations {
   /** Stops every player and waits for their processes (node shutdown). */
   async stopAll(): Promise<void> {
     await Promise.all([...this.running.values()].map((r) => this.stop(r)));
+    await this.hls.stopAll();
   }
 
   private async play(room: Room, componentId: string, file: FileSpec): Promise<void> {

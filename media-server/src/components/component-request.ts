@@ -5,6 +5,7 @@
 import { DomainError } from '../rooms/domain-errors.js';
 import { COMPONENT_TYPES, type ComponentType, type VideoCodec } from '../rooms/room-types.js';
 import { parseFileOptions, type FileSpec, type SourceLookup } from './file-options.js';
+import { hlsProperties, parseHlsOptions, type HlsSpec } from './hls-options.js';
 
 /** Components one room may hold (the original has no limit for file, rtsp and sip; each of ours may be a process). */
 export const MAX_COMPONENTS_PER_ROOM = 32;
@@ -37,7 +38,9 @@ export interface ComponentContext {
   readonly lookup: SourceLookup;
 }
 
-export type ComponentSpec = { type: 'file'; file: FileSpec; properties: Record<string, unknown> };
+export type ComponentSpec =
+  | { type: 'file'; file: FileSpec; properties: Record<string, unknown> }
+  | { type: 'hls'; hls: HlsSpec; properties: Record<string, unknown> };
 
 /** Steps 4 to 7, once the room exists (step 3 is the caller's). */
 export function parseComponentRequest(type: ComponentType, options: unknown, room: RoomFacts, ctx: ComponentContext): ComponentSpec {
@@ -63,6 +66,10 @@ export function parseComponentRequest(type: ComponentType, options: unknown, roo
         throw new DomainError('invalid_component', `Incompatible video codec enforced in room ${room.roomId}`);
       }
       return { type, file, properties: { filePath: file.filePath, framerate: file.framerate } };
+    }
+    case 'hls': {
+      const hls = parseHlsOptions(opts as Record<string, unknown>);
+      return { type, hls, properties: hlsProperties(hls, false) };
     }
     default:
       // Unreachable while `enabled` holds built types only; a clean 400 rather than a crash if that ever changes.

@@ -48,6 +48,8 @@ export function serverMessageOf(event: DomainEvent): ServerMessage | undefined {
     }
     case 'componentCrashed':
       return { componentCrashed: { roomId: event.roomId, componentId: event.componentId } };
+    case 'hlsPlayable':
+      return { hlsPlayable: { roomId: event.roomId, componentId: event.componentId } };
     case 'componentAdded':
     case 'componentRemoved':
       return undefined; // the original has no notification for these

@@ -20,6 +20,8 @@ export type DomainEvent =
   /** the component left: deleted, ended by itself, or crashed (then componentCrashed follows) */
   | { type: 'componentRemoved'; roomId: string; componentId: string; componentType: ComponentType }
   | { type: 'componentCrashed'; roomId: string; componentId: string }
+  /** the HLS component's first segment exists */
+  | { type: 'hlsPlayable'; roomId: string; componentId: string }
   | { type: 'componentTrackAdded'; roomId: string; componentId: string; trackId: string; trackType: TrackType; metadata: unknown }
   | { type: 'componentTrackRemoved'; roomId: string; componentId: string; trackId: string; trackType: TrackType; metadata: unknown };
 

@@ -98,6 +98,41 @@ export class RoomMedia {
     }
   }
 
+  /**
+   * A consumer that sends one producer's media as plain RTP to a local process (a component's recorder, e.g. the HLS
+   * ffmpeg listening on 127.0.0.1:`port`): a PlainTransport on the room's first router (the producer is piped there if
+   * it lives on another), RTCP multiplexed on the RTP port, RTX left out (the receiver knows only the media payload
+   * type). Closing the transport closes the consumer; closing the producer or the room closes both.
+   */
+  async createPlainConsumer(
+    producerId: string,
+    port: number,
+    appData: Record<string, unknown>,
+  ): Promise<{ transport: types.PlainTransport; consumer: types.Consumer }> {
+    const entry = this.primary;
+    const transport = await entry.router.createPlainTransport({
+      listenInfo: { protocol: 'udp', ip: '127.0.0.1' },
+      rtcpMux: true,
+      comedia: false,
+      appData: { ...appData, routerId: entry.router.id },
+    });
+    try {
+      // ensureConsumable reads only appData.routerId, which a PlainTransport carries as well
+      await this.ensureConsumable(producerId, transport as unknown as types.WebRtcTransport);
+      await transport.connect({ ip: '127.0.0.1', port });
+      const caps = entry.router.rtpCapabilities;
+      const rtpCapabilities: types.RtpCapabilities = {
+        codecs: (caps.codecs ?? []).filter((c) => !c.mimeType.toLowerCase().endsWith('/rtx')),
+        headerExtensions: [],
+      };
+      const consumer = await transport.consume({ producerId, rtpCapabilities, paused: false, appData });
+      return { transport, consumer };
+    } catch (error) {
+      transport.close();
+      throw error;
+    }
+  }
+
   /** Makes a producer consumable on the router of `transport` (piping it there once if it lives elsewhere). */
   async ensureConsumable(producerId: string, transport: types.WebRtcTransport): Promise<void> {
     const target = this.entries.find((e) => e.router.id === (transport.appData as { routerId?: string }).routerId) ?? this.primary;

@@ -1,0 +1,205 @@
+// One HLS component: its folder, the tracks it records (given by the caller, already filtered by subscription), and
+// the ffmpeg runs (hls-session.ts) over them. ffmpeg cannot take inputs that come and go, so when the set of tracks
+// changes (settled for SETTLE_MS) the current run is stopped and a new one starts, numbering its segments on from the
+// last one; players see a new init segment. A run that dies by itself is started again after RESTART_DELAY_MS; after
+// MAX_FAILURES such runs in a row without a segment the component is reported crashed.
+import { mkdir, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { Logger } from 'pino';
+import type { RoomMedia } from '../sfu/room-media.js';
+import { MASTER_PLAYLIST, SEGMENT_SECONDS } from './hls-ffmpeg-command.js';
+import { codecsOfInit, masterPlaylist } from './hls-master-playlist.js';
+import type { HlsSpec } from './hls-options.js';
+import { HlsSession, type SourceTrack } from './hls-session.js';
+
+/** Tracks one HLS component records at most (each one is a consumer, a port pair and an ffmpeg input). */
+export const MAX_HLS_TRACKS = 32;
+const SETTLE_MS = 1000;
+const RESTART_DELAY_MS = 2000;
+const MAX_FAILURES = 5;
+const POLL_MS = 500;
+
+export interface HlsComponentDeps {
+  readonly media: RoomMedia;
+  readonly componentId: string;
+  readonly spec: HlsSpec;
+  /** the output folder (absolute); wiped at start, removed at the end unless persistent */
+  readonly dir: string;
+  readonly ffmpegPath: string;
+  readonly logger: Logger;
+  /** the tracks to record now */
+  readonly tracks: () => SourceTrack[];
+  /** the first segment exists (once per component) */
+  readonly onPlayable: () => void;
+  readonly onCrash: (reason: string) => void;
+}
+
+export class HlsComponent {
+  private session: HlsSession | undefined;
+  private sessionKey = '';
+  private run = 0;
+  private failures = 0;
+  private playable = false;
+  private stopped = false;
+  private settleTimer: NodeJS.Timeout | undefined;
+  private pollTimer: NodeJS.Timeout | undefined;
+  private reconciling: Promise<void> | undefined;
+  private again = false;
+
+  private constructor(private readonly deps: HlsComponentDeps) {}
+
+  static async create(deps: HlsComponentDeps): Promise<HlsComponent> {
+    // As the original: the folder is emptied when the component starts (a persistent one of an earlier room with the
+    // same id is replaced).
+    await rm(deps.dir, { recursive: true, force: true });
+    await mkdir(deps.dir, { recursive: true, mode: 0o755 });
+    return new HlsComponent(deps);
+  }
+
+  get dir(): string {
+    return this.deps.dir;
+  }
+
+  get isPlayable(): boolean {
+    return this.playable;
+  }
+
+  /** The room's tracks may have changed: look again once they settle. */
+  refresh(): void {
+    if (this.stopped) return;
+    clearTimeout(this.settleTimer);
+    this.settleTimer = setTimeout(() => this.reconcile(), SETTLE_MS);
+    this.settleTimer.unref();
+  }
+
+  /** Stops ffmpeg (waiting for it) and, unless persistent, removes the folder. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.settleTimer);
+    clearInterval(this.pollTimer);
+    await this.reconciling?.catch(() => undefined);
+    await this.session?.stop();
+    this.session = undefined;
+    if (!this.deps.spec.persistent) await rm(this.deps.dir, { recursive: true, force: true }).catch(() => undefined);
+  }
+
+  /** One reconciliation at a time; a request while one runs makes it run once more (never a growing chain). */
+  private reconcile(): void {
+    if (this.stopped) return;
+    if (this.reconciling) {
+      this.again = true;
+      return;
+    }
+    this.reconciling = this.reconcileOnce()
+      .catch((error: Error) => this.deps.logger.error({ err: error.message }, 'HLS could not follow the room\'s tracks'))
+      .finally(() => {
+        this.reconciling = undefined;
+        if (this.again) {
+          this.again = false;
+          this.reconcile();
+        }
+      });
+  }
+
+  private async reconcileOnce(): Promise<void> {
+    const tracks = this.deps.tracks().filter((t) => !t.producer.closed).slice(0, MAX_HLS_TRACKS);
+    const key = tracks.map((t) => t.producer.id).sort().join(',');
+    if (key === this.sessionKey && this.session) return;
+    const previous = this.session;
+    this.session = undefined;
+    this.sessionKey = '';
+    clearInterval(this.pollTimer);
+    if (previous) await previous.stop();
+    if (this.stopped || tracks.length === 0) return;
+    const run = ++this.run;
+    const output = {
+      dir: this.deps.dir,
+      run,
+      startNumber: await nextSegmentNumber(this.deps.dir),
+      windowSegments: this.deps.spec.targetWindowDuration === null ? null : Math.max(1, Math.ceil(this.deps.spec.targetWindowDuration / SEGMENT_SECONDS)),
+    };
+    if (this.stopped) return;
+    const session = await HlsSession.start(this.deps.media, tracks, output, this.deps.ffmpegPath, this.deps.componentId);
+    if (this.stopped) {
+      await session.stop();
+      return;
+    }
+    this.session = session;
+    this.sessionKey = key;
+    this.deps.logger.info({ run, tracks: tracks.length, startNumber: output.startNumber }, 'HLS ffmpeg started');
+    this.watchFirstSegment(session, run, output.startNumber);
+    void session.exited.then((exit) => {
+      if (exit.stopped || this.stopped || this.session !== session) return;
+      this.session = undefined;
+      this.sessionKey = '';
+      clearInterval(this.pollTimer);
+      session.closeMedia();
+      const how = exit.code === null ? `signal ${exit.signal}` : `exit code ${exit.code}`;
+      const reason = `ffmpeg ended with ${how}: ${lastLine(session.stderrTail())}`;
+      this.failures++;
+      if (this.failures >= MAX_FAILURES) {
+        this.stopped = true;
+        this.deps.onCrash(reason);
+        return;
+      }
+      this.deps.logger.warn({ reason, failures: this.failures }, 'HLS ffmpeg ended by itself: starting it again');
+      const timer = setTimeout(() => this.reconcile(), RESTART_DELAY_MS);
+      timer.unref();
+    });
+  }
+
+  /**
+   * Polls for this run's first segment; then the master playlist is written (with this run's codecs), the component
+   * is playable, and keyframes are asked for at segment pace.
+   */
+  private watchFirstSegment(session: HlsSession, run: number, startNumber: number): void {
+    const segment = path.join(this.deps.dir, `segment_${startNumber}.m4s`);
+    let busy = false;
+    this.pollTimer = setInterval(() => {
+      if (busy) return;
+      busy = true;
+      void this.writeMaster(run, segment).then(
+        () => {
+          busy = false;
+          if (this.session !== session) return;
+          clearInterval(this.pollTimer);
+          this.failures = 0;
+          session.playable();
+          if (!this.playable && !this.stopped) {
+            this.playable = true;
+            this.deps.onPlayable();
+          }
+        },
+        () => {
+          busy = false;
+        },
+      );
+    }, POLL_MS);
+    this.pollTimer.unref();
+  }
+
+  /** Rejects while the segment is not there yet. */
+  private async writeMaster(run: number, segment: string): Promise<void> {
+    const { size } = await stat(segment);
+    const init = await readFile(path.join(this.deps.dir, `header_${run}.mp4`));
+    const bandwidth = (size * 8) / SEGMENT_SECONDS;
+    const master = path.join(this.deps.dir, MASTER_PLAYLIST);
+    // written aside and renamed: a player never reads half a playlist
+    await writeFile(`${master}.tmp`, masterPlaylist(codecsOfInit(init), bandwidth));
+    await rename(`${master}.tmp`, master);
+  }
+}
+
+async function nextSegmentNumber(dir: string): Promise<number> {
+  let next = 0;
+  for (const name of await readdir(dir).catch(() => [] as string[])) {
+    const m = /^segment_(\d+)\.m4s$/.exec(name);
+    if (m) next = Math.max(next, Number(m[1]) + 1);
+  }
+  return next;
+}
+
+function lastLine(text: string): string {
+  const lines = text.trim().split('\n');
+  return (lines[lines.length - 1] ?? '').slice(0, 300);
+}

@@ -1,0 +1,157 @@
+// The HLS components of this node's rooms (one per room at most): which tracks each records (auto: every track of
+// every peer and component of the room; manual: the tracks of the endpoints named through subscribe), following the
+// room's track events, their folders for GET /hls, `playable` and HlsPlayable, and a crashed ffmpeg reported as
+// ComponentCrashed. The manager (component-manager.ts) creates and removes them; this keeps their state.
+import path from 'node:path';
+import type { types } from 'mediasoup';
+import type { Logger } from 'pino';
+import type { EventBus } from '../rooms/event-bus.js';
+import type { Room } from '../rooms/room.js';
+import type { RoomRegistry } from '../rooms/room-registry.js';
+import { HlsComponent } from './hls-component.js';
+import type { HlsSpec } from './hls-options.js';
+import type { SourceTrack } from './hls-session.js';
+
+/** Endpoints one manual-mode HLS component may be subscribed to (ids are not checked, as in the original). */
+export const MAX_SUBSCRIBED_ORIGINS = 1024;
+
+/** The producer of a peer's track (peers' producers live in signalling; components' in the registry). */
+export type PeerProducerLookup = (roomId: string, peerId: string, trackId: string) => types.Producer | undefined;
+
+interface Entry {
+  readonly roomId: string;
+  readonly componentId: string;
+  readonly spec: HlsSpec;
+  /** the object the registry shows as the component's properties (its `playable` turns true here) */
+  readonly properties: Record<string, unknown>;
+  readonly origins: Set<string>;
+  component: HlsComponent | undefined;
+  stopped: boolean;
+}
+
+export interface HlsComponentsDeps {
+  readonly registry: RoomRegistry;
+  readonly bus: EventBus;
+  readonly logger: Logger;
+  readonly resourcesBasePath: string;
+  readonly ffmpegPath: string;
+  readonly peerProducer: PeerProducerLookup;
+}
+
+export class HlsComponents {
+  /** roomId -> its HLS component */
+  private readonly entries = new Map<string, Entry>();
+
+  constructor(private readonly deps: HlsComponentsDeps) {
+    deps.bus.subscribe((event) => {
+      switch (event.type) {
+        case 'trackAdded':
+        case 'trackRemoved':
+        case 'componentTrackAdded':
+        case 'componentTrackRemoved':
+        case 'peerDisconnected':
+        case 'peerDeleted':
+          this.entries.get(event.roomId)?.component?.refresh();
+      }
+    });
+  }
+
+  get size(): number {
+    return this.entries.size;
+  }
+
+  /** The folder of a room's HLS output: temporary_hls/<room> or, when persistent, recordings/<room>. */
+  folderFor(roomId: string, persistent: boolean): string {
+    return path.join(this.deps.resourcesBasePath, persistent ? 'recordings' : 'temporary_hls', roomId);
+  }
+
+  /** The folder GET /hls serves for a room: only while its HLS component lives. */
+  folderOf(roomId: string): string | undefined {
+    const entry = this.entries.get(roomId);
+    return entry?.component && !entry.stopped ? entry.component.dir : undefined;
+  }
+
+  /** Starts the component (its folder is made first); resolves when it runs or failed (then it is removed, crashed). */
+  async start(room: Room, componentId: string, spec: HlsSpec, properties: Record<string, unknown>): Promise<void> {
+    const entry: Entry = { roomId: room.id, componentId, spec, properties, origins: new Set(), component: undefined, stopped: false };
+    this.entries.set(room.id, entry);
+    const log = this.deps.logger.child({ room: room.id, component: componentId });
+    try {
+      const component = await HlsComponent.create({
+        media: room.media,
+        componentId,
+        spec,
+        dir: this.folderFor(room.id, spec.persistent),
+        ffmpegPath: this.deps.ffmpegPath,
+        logger: log,
+        tracks: () => this.tracksFor(entry),
+        onPlayable: () => {
+          if (entry.stopped) return;
+          properties.playable = true;
+          this.deps.bus.publish({ type: 'hlsPlayable', roomId: room.id, componentId });
+        },
+        onCrash: (reason) => {
+          log.warn({ reason }, 'HLS component crashed');
+          void this.stop(room.id, componentId).then(() => this.deps.registry.removeComponent(room.id, componentId, true));
+        },
+      });
+      if (entry.stopped || room.media.closed) {
+        await component.stop();
+        return;
+      }
+      entry.component = component;
+      component.refresh();
+    } catch (error) {
+      if (entry.stopped || room.media.closed) return;
+      log.error({ err: (error as Error).message }, 'HLS component could not start');
+      this.entries.delete(room.id);
+      entry.stopped = true;
+      this.deps.registry.removeComponent(room.id, componentId, true);
+    }
+  }
+
+  subscribe(roomId: string, componentId: string, origins: readonly string[]): void {
+    const entry = this.entries.get(roomId);
+    if (!entry || entry.componentId !== componentId) return;
+    for (const origin of origins) {
+      if (entry.origins.size >= MAX_SUBSCRIBED_ORIGINS) break;
+      entry.origins.add(origin);
+    }
+    entry.component?.refresh();
+  }
+
+  /** Stops a room's HLS component (ffmpeg finishes, the folder goes unless persistent); a no-op if it is not there. */
+  async stop(roomId: string, componentId?: string): Promise<void> {
+    const entry = this.entries.get(roomId);
+    if (!entry || (componentId !== undefined && entry.componentId !== componentId)) return;
+    entry.stopped = true;
+    this.entries.delete(roomId);
+    await entry.component?.stop();
+  }
+
+  async stopAll(): Promise<void> {
+    await Promise.all([...this.entries.keys()].map((roomId) => this.stop(roomId)));
+  }
+
+  /** Every track of the room the component takes (auto: all; manual: its origins'), with the producer to consume. */
+  private tracksFor(entry: Entry): SourceTrack[] {
+    const room = this.deps.registry.find(entry.roomId);
+    if (!room) return [];
+    const wanted = (ownerId: string) => entry.spec.subscribeMode === 'auto' || entry.origins.has(ownerId);
+    const tracks: SourceTrack[] = [];
+    for (const peer of room.peers.values()) {
+      if (!wanted(peer.id)) continue;
+      for (const track of peer.tracks.values()) {
+        const producer = this.deps.peerProducer(room.id, peer.id, track.id);
+        if (producer && !producer.closed) tracks.push({ ownerId: peer.id, trackId: track.id, kind: track.type, producer });
+      }
+    }
+    for (const component of room.components.values()) {
+      if (component.id === entry.componentId || !wanted(component.id)) continue;
+      for (const track of component.tracks.values()) {
+        if (!track.producer.closed) tracks.push({ ownerId: component.id, trackId: track.id, kind: track.type, producer: track.producer });
+      }
+    }
+    return tracks;
+  }
+}

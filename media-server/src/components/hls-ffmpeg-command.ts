@@ -1,0 +1,122 @@
+// The HLS ffmpeg: the SDP it reads (one m-line per consumed track, each on its own 127.0.0.1 port) and its command
+// line. Pure.
+// - One video track is passed through as it arrives (-c:v copy: no decoding, no encoding; keyframes come from the
+//   publisher, asked for by the caller with consumer.requestKeyFrame()). Several are decoded, scaled into a grid on
+//   one COMPOSED_WIDTH x COMPOSED_HEIGHT picture (xstack) and encoded as H264 constrained baseline.
+// - Audio (Opus) is decoded, mixed when there are several tracks (amix), and encoded as AAC-LC.
+// - Output: CMAF/fMP4 HLS by ffmpeg's hls muxer, master playlist `index.m3u8` (the name players ask for), media
+//   playlist `stream.m3u8` (the master is written by hls-master-playlist.ts), init `header_<run>.mp4`, segments `segment_<n>.m4s` numbered on from `startNumber` so a
+//   restarted ffmpeg (the set of tracks changed) continues the sequence instead of overwriting earlier segments.
+// - `-localaddr 127.0.0.1`: ffmpeg's RTP sockets listen on loopback only (never on the address TURN relays to), and
+//   nothing secret is on the command line.
+
+export const MASTER_PLAYLIST = 'index.m3u8';
+export const MEDIA_PLAYLIST = 'stream.m3u8';
+/** The original's target duration; a segment ends at the first keyframe past it. */
+export const SEGMENT_SECONDS = 6;
+export const COMPOSED_WIDTH = 1280;
+export const COMPOSED_HEIGHT = 720;
+export const COMPOSED_FPS = 24;
+
+export interface HlsInput {
+  readonly kind: 'audio' | 'video';
+  /** 127.0.0.1 port ffmpeg listens on (RTP; RTCP is muxed there by mediasoup, ffmpeg also binds port + 1) */
+  readonly port: number;
+  readonly payloadType: number;
+  /** e.g. video/H264, audio/opus */
+  readonly mimeType: string;
+  readonly clockRate: number;
+  readonly channels?: number;
+  readonly fmtp?: Readonly<Record<string, string | number>>;
+}
+
+export interface HlsOutput {
+  /** the folder the files go to (absolute) */
+  readonly dir: string;
+  /** distinguishes the init segment of each ffmpeg run */
+  readonly run: number;
+  readonly startNumber: number;
+  /** segments kept in the media playlist; null: all of them */
+  readonly windowSegments: number | null;
+}
+
+export function hlsSdp(inputs: readonly HlsInput[]): string {
+  const lines = ['v=0', 'o=- 0 0 IN IP4 127.0.0.1', 's=fishjam-hls', 'c=IN IP4 127.0.0.1', 't=0 0'];
+  for (const input of inputs) {
+    const [, codec = ''] = input.mimeType.split('/');
+    lines.push(`m=${input.kind} ${input.port} RTP/AVP ${input.payloadType}`);
+    const channels = input.kind === 'audio' && input.channels ? `/${input.channels}` : '';
+    lines.push(`a=rtpmap:${input.payloadType} ${codec}/${input.clockRate}${channels}`);
+    const fmtp = Object.entries(input.fmtp ?? {}).map(([k, v]) => `${k}=${v}`);
+    if (fmtp.length > 0) lines.push(`a=fmtp:${input.payloadType} ${fmtp.join(';')}`);
+    lines.push('a=recvonly');
+  }
+  return lines.join('\r\n') + '\r\n';
+}
+
+/** Grid of `n` cells: columns, rows and each cell's size (even, as yuv420p needs). */
+export function gridOf(n: number): { cols: number; rows: number; cellWidth: number; cellHeight: number } {
+  const cols = Math.ceil(Math.sqrt(n));
+  const rows = Math.ceil(n / cols);
+  const even = (x: number) => Math.floor(x / 2) * 2;
+  return { cols, rows, cellWidth: even(COMPOSED_WIDTH / cols), cellHeight: even(COMPOSED_HEIGHT / rows) };
+}
+
+export function hlsFfmpegArgs(inputs: readonly HlsInput[], output: HlsOutput): string[] {
+  const videos = inputs.filter((i) => i.kind === 'video').length;
+  const audios = inputs.filter((i) => i.kind === 'audio').length;
+  const args = [
+    '-hide_banner', '-loglevel', 'warning', '-nostdin',
+    '-protocol_whitelist', 'pipe,udp,rtp',
+    '-localaddr', '127.0.0.1',
+    // a few seconds of probing: the first keyframe (asked for as ffmpeg starts) carries the picture size
+    '-analyzeduration', '10000000', '-probesize', '20000000',
+    '-reorder_queue_size', '256',
+    '-f', 'sdp', '-i', 'pipe:0',
+  ];
+  const filters: string[] = [];
+  if (videos === 1) {
+    args.push('-map', '0:v:0', '-c:v', 'copy');
+  } else if (videos > 1) {
+    const { cols, cellWidth, cellHeight } = gridOf(videos);
+    const layout: string[] = [];
+    for (let i = 0; i < videos; i++) {
+      filters.push(
+        `[0:v:${i}]scale=${cellWidth}:${cellHeight}:force_original_aspect_ratio=decrease,pad=${cellWidth}:${cellHeight}:(ow-iw)/2:(oh-ih)/2,setsar=1,fps=${COMPOSED_FPS}[v${i}]`,
+      );
+      layout.push(`${(i % cols) * cellWidth}_${Math.floor(i / cols) * cellHeight}`);
+    }
+    const cells = Array.from({ length: videos }, (_, i) => `[v${i}]`).join('');
+    filters.push(`${cells}xstack=inputs=${videos}:layout=${layout.join('|')}:fill=black,pad=${COMPOSED_WIDTH}:${COMPOSED_HEIGHT}:0:0:black,format=yuv420p[vout]`);
+    const gop = String(COMPOSED_FPS * 2);
+    args.push(
+      '-map', '[vout]',
+      '-c:v', 'libx264', '-preset', 'veryfast', '-tune', 'zerolatency', '-profile:v', 'baseline',
+      '-g', gop, '-keyint_min', gop, '-sc_threshold', '0', '-b:v', '2500k', '-maxrate', '3000k', '-bufsize', '3000k',
+    );
+  }
+  if (audios === 1) {
+    args.push('-map', '0:a:0');
+  } else if (audios > 1) {
+    const ins = Array.from({ length: audios }, (_, i) => `[0:a:${i}]`).join('');
+    filters.push(`${ins}amix=inputs=${audios}:duration=longest:dropout_transition=0:normalize=0[aout]`);
+    args.push('-map', '[aout]');
+  }
+  if (audios > 0) args.push('-c:a', 'aac', '-b:a', '128k', '-ar', '48000', '-ac', '2');
+  if (filters.length > 0) args.splice(args.indexOf('-map'), 0, '-filter_complex', filters.join(';'));
+  const flags = ['independent_segments', 'omit_endlist', 'temp_file'];
+  if (output.windowSegments !== null) flags.push('delete_segments');
+  args.push(
+    '-f', 'hls',
+    '-hls_time', String(SEGMENT_SECONDS),
+    '-hls_segment_type', 'fmp4',
+    '-hls_fmp4_init_filename', `header_${output.run}.mp4`,
+    '-hls_segment_filename', `${output.dir}/segment_%d.m4s`,
+    '-start_number', String(output.startNumber),
+    '-hls_list_size', String(output.windowSegments ?? 0),
+    '-hls_flags', flags.join('+'),
+  );
+  if (output.windowSegments === null) args.push('-hls_playlist_type', 'event');
+  args.push(`${output.dir}/${MEDIA_PLAYLIST}`);
+  return args;
+}
