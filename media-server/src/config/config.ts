@@ -1,6 +1,7 @@
 // FJ_* environment -> one frozen, typed Config. Pure: the environment, host facts and randomness are passed in.
 // Every problem is collected (not just the first) and names the variable and the expected form.
 import path from 'node:path';
+import { cidrRange } from '../turn/peer-cidr.js';
 import { EnvReader } from './env-reader.js';
 
 export type Mode = 'development' | 'production';
@@ -36,6 +37,13 @@ export interface TurnConfig {
   readonly port: number;
   readonly relayMinPort: number;
   readonly relayMaxPort: number;
+  /**
+   * FJ_WEBRTC_TURN_SECRET: the TURN REST API secret shared by every node behind one TURN entry, so credentials minted
+   * by any node are accepted by whichever node's TURN server a client reaches. Undefined: a random one per start.
+   */
+  readonly secret: string | undefined;
+  /** FJ_WEBRTC_TURN_ALLOWED_PEER_CIDRS: relay also to these networks (the cluster's pods), besides this node's own address. */
+  readonly allowedPeerCidrs: readonly string[];
 }
 
 export interface WebRtcConfig {
@@ -246,6 +254,19 @@ function parseTurn(r: EnvReader, webrtcListenIp: string): TurnConfig {
     [relayMinPort, relayMaxPort] = [Number(match[1]), Number(match[2])];
   }
   r.optionalPort('FJ_WEBRTC_TURN_TCP_PORT'); // the original's separate TCP listener; ours serves TCP on FJ_WEBRTC_TURN_PORT
+  const secret = r.string('FJ_WEBRTC_TURN_SECRET');
+  if (secret !== undefined && (secret.length < MIN_TURN_SECRET || /[\s#]/.test(secret))) {
+    // coturn reads it from a configuration file line: no whitespace or comment sign, and long enough to resist guessing
+    r.fail(`FJ_WEBRTC_TURN_SECRET must be at least ${MIN_TURN_SECRET} characters without spaces or "#", got ${secret.length} characters`);
+  }
+  const allowedPeerCidrs = r.list('FJ_WEBRTC_TURN_ALLOWED_PEER_CIDRS', ',').flatMap((c) => c.split(/\s+/)).filter((c) => c.length > 0);
+  for (const cidr of allowedPeerCidrs) {
+    const parsed = cidrRange(cidr);
+    if (!parsed.ok) r.fail(`FJ_WEBRTC_TURN_ALLOWED_PEER_CIDRS: ${parsed.reason}`);
+  }
+  if (allowedPeerCidrs.length > 0 && secret === undefined) {
+    r.fail('FJ_WEBRTC_TURN_ALLOWED_PEER_CIDRS lets this TURN server relay to other nodes, which only works behind one TURN entry with FJ_WEBRTC_TURN_SECRET shared by every node; set it (the same value on all nodes)');
+  }
   return {
     binary: r.string('FJ_WEBRTC_TURN_BIN') ?? 'turnserver',
     listenIp: r.ip('FJ_WEBRTC_TURN_LISTEN_IP', webrtcListenIp),
@@ -253,8 +274,13 @@ function parseTurn(r: EnvReader, webrtcListenIp: string): TurnConfig {
     port: r.port('FJ_WEBRTC_TURN_PORT', 3478),
     relayMinPort,
     relayMaxPort,
+    secret,
+    allowedPeerCidrs,
   };
 }
+
+/** Shortest FJ_WEBRTC_TURN_SECRET accepted (the operator generates 32 random bytes). */
+export const MIN_TURN_SECRET = 16;
 
 function deepFreeze<T>(value: T): T {
   if (value !== null && typeof value === 'object') {

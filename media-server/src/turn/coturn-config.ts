@@ -3,7 +3,8 @@
 // coturn 4.6 (Debian 12) restricts relay peers by IP only: allowed-peer-ip / denied-peer-ip take addresses and
 // ranges, and no option takes ports. So the relay is confined like this:
 // - peers: every IPv4 and IPv6 address is denied, then only the node's WebRTC addresses are allowed (coturn checks
-//   the allow list first); loopback is allowed only when a WebRTC address is a loopback one; multicast never;
+//   the allow list first), plus, behind a cluster-wide TURN entry, the cluster's pod network (FJ_WEBRTC_TURN_
+//   ALLOWED_PEER_CIDRS: what reaches the other nodes' WebRTC ports, and every other UDP socket in those pods); loopback is allowed only when a WebRTC address is a loopback one; multicast never;
 // - no TCP relays (RFC 6062): a TURN user cannot open a TCP connection anywhere, so every TCP service on the WebRTC
 //   address (REST API, metrics, the cluster's dist listener and port mapper) is out of reach;
 // - what stays reachable is UDP on the WebRTC addresses: mediasoup's ports (the purpose); coturn's own listener and
@@ -25,6 +26,8 @@ export interface CoturnConfigInput {
   readonly relayMaxPort: number;
   /** the only peers the relay may send to: this node's WebRTC addresses */
   readonly allowedPeerIps: readonly string[];
+  /** and these "first-last" IPv4 ranges (the cluster's pod network, see peer-cidr.ts) */
+  readonly allowedPeerRanges?: readonly string[];
   readonly secret: string;
   /** files coturn writes (SQLite user database, pid file) go here */
   readonly workdir: string;
@@ -43,6 +46,11 @@ export function coturnConfig(input: CoturnConfigInput): string {
   if (input.allowedPeerIps.length === 0) throw new Error('the TURN relay needs at least one allowed peer IP');
   for (const ip of [input.listenIp, input.relayIp, ...input.allowedPeerIps]) {
     if (isIP(ip) === 0) throw new Error(`not an IP address for the TURN server: ${JSON.stringify(ip)}`);
+  }
+  const ranges = input.allowedPeerRanges ?? [];
+  for (const range of ranges) {
+    const ends = range.split('-');
+    if (ends.length !== 2 || ends.some((ip) => isIP(ip) !== 4)) throw new Error(`not an IPv4 range for the TURN server: ${JSON.stringify(range)}`);
   }
   const lines: string[] = [
     '# A fishjam-ts node\'s coturn. Written with mode 0600 in a private directory, removed when the node stops.',
@@ -63,7 +71,10 @@ export function coturnConfig(input: CoturnConfigInput): string {
     'no-multicast-peers',
     'denied-peer-ip=0.0.0.0-255.255.255.255',
     'denied-peer-ip=::-ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff',
+    // coturn: an address matching an allowed rule is allowed whatever the denied rules say; otherwise a matching
+    // denied rule refuses it (README.turnserver, --allowed-peer-ip). So: everything denied above, then these allowed.
     ...input.allowedPeerIps.map((ip) => `allowed-peer-ip=${ip}`),
+    ...ranges.map((range) => `allowed-peer-ip=${range}`),
     ...(input.allowedPeerIps.some(isLoopback) ? ['allow-loopback-peers'] : []),
     // no admin interface. (The private, empty user database below stays read for peer lists and realms: only then
     // does coturn 4.6 create its tables before it serves; otherwise its auth threads race to create them, and the

@@ -2,6 +2,9 @@
 // the TURN servers the server names in offerData, so every node runs one: coturn (Debian package `coturn`) as a
 // child process with a random shared secret, relaying only to this node's own WebRTC addresses (never an open relay,
 // and UDP only: see coturn-config.ts for what it can and cannot restrict). It is restarted if it dies.
+// Behind one cluster-wide TURN entry (Kubernetes PodNetwork mode: a Service in front of every node's TURN port) the
+// nodes share one secret (FJ_WEBRTC_TURN_SECRET) and each relays to the cluster's pod network too, so a client whose
+// allocation lands on any node reaches the node that holds its room.
 //
 // The secret never appears on a command line (any local user reads those with `ps`) nor in coturn's environment:
 // coturn reads it from a configuration file with mode 0600 in a private directory (mkdtemp, 0700), which is removed
@@ -15,6 +18,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import { coturnConfig } from './coturn-config.js';
+import { cidrRange } from './peer-cidr.js';
 import { exposedUdpSockets, type PortRange } from './udp-exposure.js';
 
 export interface TurnServerOptions {
@@ -28,6 +32,13 @@ export interface TurnServerOptions {
   readonly relayMaxPort: number;
   /** the only peers the relay may send to: this node's WebRTC addresses */
   readonly allowedPeerIps: readonly string[];
+  /**
+   * Networks the relay may also send to: the cluster's media pods when one TURN entry (a Service) serves every node,
+   * so a client whose allocation lands on this node reaches a room on another. IPv4 CIDRs, validated by the config.
+   */
+  readonly allowedPeerCidrs?: readonly string[];
+  /** The secret shared by every node behind one TURN entry; undefined: a random one of this node's own. */
+  readonly secret?: string | undefined;
   /** this node's WebRTC (mediasoup) ports; with them, other UDP sockets reachable through the relay are warned about */
   readonly mediaPorts?: PortRange;
   readonly logger: Logger;
@@ -45,7 +56,12 @@ export interface TurnServer {
 }
 
 export async function startTurnServer(options: TurnServerOptions): Promise<TurnServer> {
-  const secret = randomBytes(24).toString('base64url');
+  const secret = options.secret ?? randomBytes(24).toString('base64url');
+  const allowedPeerRanges = (options.allowedPeerCidrs ?? []).map((cidr) => {
+    const parsed = cidrRange(cidr);
+    if (!parsed.ok) throw new Error(`TURN allowed peer network: ${parsed.reason}`);
+    return parsed.range;
+  });
   const port = await firstFreePort(options.listenIp, options.port, options.port + 200);
   const workdir = mkdtempSync(path.join(os.tmpdir(), 'fishjam-turn-'));
   chmodSync(workdir, 0o700); // mkdtemp's default already; said out loud because the secret lives here
@@ -56,7 +72,7 @@ export async function startTurnServer(options: TurnServerOptions): Promise<TurnS
       options.announcedIp !== options.listenIp && net.isIP(options.announcedIp) && options.listenIp !== '0.0.0.0'
         ? `${options.announcedIp}/${options.listenIp}`
         : undefined;
-    const text = coturnConfig({ ...options, port, relayIp, externalIp, secret, workdir });
+    const text = coturnConfig({ ...options, port, relayIp, externalIp, secret, workdir, allowedPeerRanges });
     writeFileSync(configFile, text, { mode: 0o600, flag: 'wx' });
   } catch (error) {
     rmSync(workdir, { recursive: true, force: true });
@@ -100,7 +116,10 @@ export async function startTurnServer(options: TurnServerOptions): Promise<TurnS
     throw new Error(`TURN server (${options.binary}) did not answer on ${options.listenIp}:${port}: ${(error as Error).message}. ` +
       'Install Debian package coturn, or set FJ_WEBRTC_TURN_BIN to its turnserver binary.');
   }
-  options.logger.info({ port, relay: `${options.relayMinPort}-${options.relayMaxPort}`, announced: options.announcedIp }, 'TURN server ready');
+  options.logger.info(
+    { port, relay: `${options.relayMinPort}-${options.relayMaxPort}`, announced: options.announcedIp, peers: [...options.allowedPeerIps, ...(options.allowedPeerCidrs ?? [])], sharedSecret: options.secret !== undefined },
+    'TURN server ready',
+  );
   if (options.mediaPorts) warnAboutExposedUdp(options, port, options.mediaPorts);
   return {
     secret,

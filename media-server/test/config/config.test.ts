@@ -42,6 +42,8 @@ test('FJ_HOST defaults to FJ_IP:FJ_PORT in production and follows FJ_PORT in dev
   t.true(explicit.ok && explicit.config.host === 'media.example.com:443');
 });
 
+const TURN_SECRET = 'a-shared-turn-secret-0123456789';
+
 const invalid: Array<[Record<string, string>, string]> = [
   [{ FJ_PORT: 'abc' }, 'FJ_PORT must be an integer between 1 and 65535, got: abc'],
   [{ FJ_PORT: '70000' }, 'FJ_PORT must be an integer between 1 and 65535, got: 70000'],
@@ -71,6 +73,15 @@ const invalid: Array<[Record<string, string>, string]> = [
   [{ FJ_DIST_MIN_PORT: '9001', FJ_DIST_MAX_PORT: '9000' }, 'FJ_DIST_MIN_PORT (9001) must not be greater than FJ_DIST_MAX_PORT (9000)'],
   [{ FJ_DIST_TLS_CERT_PATH: '/c.pem' }, 'FJ_DIST_TLS_CERT_PATH and FJ_DIST_TLS_KEY_PATH must be set together (PEM certificate and key paths)'],
   [{ FJ_MODE: 'staging' }, 'FJ_MODE must be one of development, production, got: staging'],
+  [{ FJ_WEBRTC_TURN_SECRET: 'short' }, 'FJ_WEBRTC_TURN_SECRET must be at least 16 characters without spaces or "#", got 5 characters'],
+  [{ FJ_WEBRTC_TURN_SECRET: 'long enough but spaced' }, 'FJ_WEBRTC_TURN_SECRET must be at least 16 characters without spaces or "#", got 22 characters'],
+  [{ FJ_WEBRTC_TURN_ALLOWED_PEER_CIDRS: '10.244.0.0/16' }, 'FJ_WEBRTC_TURN_ALLOWED_PEER_CIDRS lets this TURN server relay to other nodes, which only works behind one TURN entry with FJ_WEBRTC_TURN_SECRET shared by every node; set it (the same value on all nodes)'],
+  [{ FJ_WEBRTC_TURN_SECRET: TURN_SECRET, FJ_WEBRTC_TURN_ALLOWED_PEER_CIDRS: '10.244.0.0' }, 'FJ_WEBRTC_TURN_ALLOWED_PEER_CIDRS: "10.244.0.0" is not an IPv4 CIDR like 10.244.0.0/16'],
+  [{ FJ_WEBRTC_TURN_SECRET: TURN_SECRET, FJ_WEBRTC_TURN_ALLOWED_PEER_CIDRS: '10.244.0.0/16,300.1.0.0/16' }, 'FJ_WEBRTC_TURN_ALLOWED_PEER_CIDRS: "300.1.0.0/16" is not an IPv4 CIDR like 10.244.0.0/16'],
+  [{ FJ_WEBRTC_TURN_SECRET: TURN_SECRET, FJ_WEBRTC_TURN_ALLOWED_PEER_CIDRS: '0.0.0.0/0' }, 'FJ_WEBRTC_TURN_ALLOWED_PEER_CIDRS: "0.0.0.0/0" is wider than a /8: give the cluster\'s pod network, not the whole address space'],
+  [{ FJ_WEBRTC_TURN_SECRET: TURN_SECRET, FJ_WEBRTC_TURN_ALLOWED_PEER_CIDRS: '10.244.1.0/16' }, 'FJ_WEBRTC_TURN_ALLOWED_PEER_CIDRS: "10.244.1.0/16" has host bits set (did you mean 10.244.0.0/16?)'],
+  [{ FJ_WEBRTC_TURN_SECRET: TURN_SECRET, FJ_WEBRTC_TURN_ALLOWED_PEER_CIDRS: '127.0.0.0/8' }, 'FJ_WEBRTC_TURN_ALLOWED_PEER_CIDRS: "127.0.0.0/8" is loopback: the relay must never reach the pod\'s own loopback services'],
+  [{ FJ_WEBRTC_TURN_SECRET: TURN_SECRET, FJ_WEBRTC_TURN_ALLOWED_PEER_CIDRS: '169.0.0.0/8' }, 'FJ_WEBRTC_TURN_ALLOWED_PEER_CIDRS: "169.0.0.0/8" covers link-local 169.254.0.0/16 (cloud metadata services)'],
 ];
 
 for (const [env, message] of invalid) {
@@ -122,4 +133,16 @@ test('legacy JF_* names still work, with a deprecation warning', (t) => {
 test('empty values count as unset (docker-compose writes them)', (t) => {
   const r = parse({ FJ_MODE: 'development', FJ_PORT: '', FJ_HOST: '' });
   t.true(r.ok && r.config.port === 5002 && r.config.host === 'localhost:5002');
+});
+
+test('a TURN entry shared by the cluster: one secret and the pod networks the relay may reach', (t) => {
+  const r = parse({ FJ_SERVER_API_TOKEN: 't', FJ_WEBRTC_TURN_SECRET: TURN_SECRET, FJ_WEBRTC_TURN_ALLOWED_PEER_CIDRS: '10.244.0.0/16, 10.96.0.0/12 192.168.7.0/24', FJ_WEBRTC_TURN_IP: 'turn.example.com' });
+  if (!r.ok) return t.fail(r.errors.join('; '));
+  t.is(r.config.webrtc.turn.secret, TURN_SECRET);
+  t.deepEqual(r.config.webrtc.turn.allowedPeerCidrs, ['10.244.0.0/16', '10.96.0.0/12', '192.168.7.0/24']);
+  t.is(r.config.webrtc.turn.announcedIp, 'turn.example.com');
+  const alone = parse({ FJ_SERVER_API_TOKEN: 't' });
+  if (!alone.ok) return t.fail();
+  t.is(alone.config.webrtc.turn.secret, undefined, 'without it each node makes its own');
+  t.deepEqual(alone.config.webrtc.turn.allowedPeerCidrs, []);
 });

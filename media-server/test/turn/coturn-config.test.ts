@@ -64,3 +64,14 @@ for (const [name, input, error] of refused) {
     t.throws(() => coturnConfig({ ...base, ...input }), { message: error });
   });
 }
+
+test('behind a cluster-wide TURN entry: the pod network ranges are allowed after everything is denied', (t) => {
+  const text = coturnConfig({ ...base, allowedPeerRanges: ['10.244.0.0-10.244.255.255'] });
+  const lines = text.split('\n');
+  const deny = lines.indexOf('denied-peer-ip=0.0.0.0-255.255.255.255');
+  t.true(deny >= 0);
+  t.true(lines.indexOf('allowed-peer-ip=10.244.0.0-10.244.255.255') > deny);
+  t.true(lines.includes('allowed-peer-ip=10.1.2.3'), 'its own address stays allowed');
+  t.throws(() => coturnConfig({ ...base, allowedPeerRanges: ['10.244.0.0/16'] }), { message: /not an IPv4 range/ });
+  t.throws(() => coturnConfig({ ...base, allowedPeerRanges: ['10.0.0.1-x\nallowed-peer-ip=0.0.0.0'] }), { message: /not an IPv4 range/ });
+});

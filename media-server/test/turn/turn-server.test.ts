@@ -241,3 +241,25 @@ test('given the media ports, it warns about other UDP sockets a TURN user could 
   t.false(sockets.includes(`${MEDIA_IP}:${mediaPort}`));
   t.false(sockets.includes(`${MEDIA_IP}:${own.port}`));
 });
+
+test('behind a shared TURN entry: a given secret is used, and the pod network is in the allow list', async (t) => {
+  const shared = 'a-secret-every-node-shares-0123';
+  const own = await startTurnServer(options({ port: 3878, relayMinPort: 52400, relayMaxPort: 52499, secret: shared, allowedPeerCidrs: ['10.244.0.0/16'] }));
+  try {
+    t.is(own.secret, shared);
+    const text = readFileSync(own.configFile, 'utf8');
+    t.regex(text, /^allowed-peer-ip=10\.244\.0\.0-10\.244\.255\.255$/m);
+    t.regex(text, /^denied-peer-ip=0\.0\.0\.0-255\.255\.255\.255$/m);
+    // credentials minted by another node from the same secret are accepted here
+    const { username, password } = turnCredentials(shared, 'peer-of-another-node', Date.now(), 3600);
+    const c = await TurnClient.open({ ip: '127.0.0.1', port: own.port }, username, password);
+    clients.push(c);
+    t.is((await c.allocate(UDP)).ip, '127.0.0.1');
+  } finally {
+    await own.stop();
+  }
+});
+
+test('a bad allowed peer network is refused before coturn starts', async (t) => {
+  await t.throwsAsync(startTurnServer(options({ port: 3978, secret: 'a-secret-every-node-shares-0123', allowedPeerCidrs: ['0.0.0.0/0'] })), { message: /wider than a \/8/ });
+});

@@ -66,9 +66,10 @@ export class TurnClient {
     this.socket.on('message', (packet) => this.onPacket(packet));
   }
 
-  static async open(server: Address, username: string, password: string): Promise<TurnClient> {
+  /** bindIp: the client's own address (loopback by default; a namespace's address in network tests) */
+  static async open(server: Address, username: string, password: string, bindIp = '127.0.0.1'): Promise<TurnClient> {
     const client = new TurnClient(server, username, password);
-    await new Promise<void>((resolve) => client.socket.bind(0, '127.0.0.1', resolve));
+    await new Promise<void>((resolve) => client.socket.bind(0, bindIp, resolve));
     return client;
   }
 
