@@ -147,3 +147,79 @@ test('a File component into an HLS component: hls.js in Chromium plays /hls/<roo
   await waitFor(() => n.node.components.hls.size === 0, 20_000, 'no HLS component left');
   await socket.close();
 });
+
+test('low-latency HLS: blocking reloads return the requested part, hls.js plays with lowLatencyMode, the waits are bounded', async (t) => {
+  const created = await n.api('/room', { method: 'POST', json: { videoCodec: 'h264' } });
+  const roomId = created.body.data.room.id as string;
+  const hls = await n.api(`/room/${roomId}/component`, { method: 'POST', json: { type: 'hls', options: { lowLatency: true } } });
+  t.is(hls.status, 201);
+  t.deepEqual(validateAgainst('ComponentDetailsResponse', hls.body), []);
+  t.true(hls.body.data.properties.lowLatency);
+  const before = await fetch(`${n.base}/hls/${roomId}/stream.m3u8?_HLS_msn=0&_HLS_part=0`);
+  t.is(before.status, 404, 'nothing published yet');
+  t.is((await n.api(`/room/${roomId}/component`, { method: 'POST', json: { type: 'file', options: { filePath: 'clock.h264' } } })).status, 201);
+  await waitFor(async () => (await fetch(`${n.base}/hls/${roomId}/index.m3u8`)).status === 200, 60_000, 'the master playlist');
+
+  const playlist = await (await fetch(`${n.base}/hls/${roomId}/stream.m3u8`)).text();
+  t.regex(playlist, /#EXT-X-SERVER-CONTROL:CAN-BLOCK-RELOAD=YES,CAN-SKIP-UNTIL=[\d.]+,PART-HOLD-BACK=[\d.]+/);
+  t.regex(playlist, /#EXT-X-PART-INF:PART-TARGET=1\.000/);
+  t.regex(playlist, /#EXT-X-PART:DURATION=[\d.]+,URI="segment_\d+_part_\d+\.m4s",INDEPENDENT=YES/);
+  const [, msn, part] = /#EXT-X-PRELOAD-HINT:TYPE=PART,URI="segment_(\d+)_part_(\d+)\.m4s"/.exec(playlist)!.map(Number) as [number, number, number];
+
+  // a blocking reload for the hinted part: answered once it is published, and it lists it
+  const latencies: number[] = [];
+  let target = { msn, part };
+  for (let i = 0; i < 5; i++) {
+    const reload = await fetch(`${n.base}/hls/${roomId}/stream.m3u8?_HLS_msn=${target.msn}&_HLS_part=${target.part}`, { signal: AbortSignal.timeout(30_000) });
+    const arrived = Date.now();
+    t.is(reload.status, 200);
+    t.is(reload.headers.get('content-type'), 'application/vnd.apple.mpegurl');
+    const text = await reload.text();
+    const listed = text.includes(`URI="segment_${target.msn}_part_${target.part}.m4s"`) || text.includes(`segment_${target.msn}.m4s\n`);
+    t.true(listed, `part ${target.msn}.${target.part} in\n${text}`);
+    // the part's file was written (renamed into place) just before the answer: publish -> answer latency
+    const { mtimeMs } = await import('node:fs/promises').then((fs) => fs.stat(path.join(res.base, 'temporary_hls', roomId, `segment_${target.msn}_part_${target.part}.m4s`)).catch(() => ({ mtimeMs: NaN })));
+    if (!Number.isNaN(mtimeMs)) latencies.push(arrived - mtimeMs);
+    const [, m, p] = /#EXT-X-PRELOAD-HINT:TYPE=PART,URI="segment_(\d+)_part_(\d+)\.m4s"/.exec(text)!.map(Number) as [number, number, number];
+    target = { msn: m, part: p };
+  }
+  t.log(`publish -> blocked reload answered (ms): ${latencies.map((x) => x.toFixed(0)).join(', ')}`);
+
+  // the hinted part itself is held until it exists
+  const partReply = await fetch(`${n.base}/hls/${roomId}/segment_${target.msn}_part_${target.part}.m4s`, { signal: AbortSignal.timeout(30_000) });
+  t.true(partReply.status === 200 || partReply.status === 404, String(partReply.status)); // 404: the hint became the next segment's first part
+  await partReply.arrayBuffer();
+
+  // hostile: garbage directives, a part far ahead, clients that hang up while blocked
+  for (const q of ['_HLS_msn=abc', '_HLS_msn=-1', '_HLS_msn=1e3', '_HLS_part=1', `_HLS_msn=${target.msn + 1000}`]) {
+    const r = await fetch(`${n.base}/hls/${roomId}/stream.m3u8?${q}`);
+    t.is(r.status, 400, q);
+    t.truthy((await r.json()).errors);
+  }
+  const ll = n.node.components.hls.lowLatencyOf(roomId)!;
+  const controllers = Array.from({ length: 50 }, () => new AbortController());
+  const hung = controllers.map((c) => fetch(`${n.base}/hls/${roomId}/stream.m3u8?_HLS_msn=${target.msn + 2}&_HLS_part=0`, { signal: c.signal }).catch(() => undefined));
+  await waitFor(() => ll.waiters.size >= 50, 20_000, '50 blocked requests');
+  for (const c of controllers) c.abort();
+  await Promise.all(hung);
+  await waitFor(() => ll.waiters.size === 0, 20_000, 'the hung-up requests released');
+
+  const page = await browser.newPage();
+  try {
+    await page.goto(pageUrl);
+    await play(page, `${n.base}/hls/${roomId}/index.m3u8`);
+    let first: Awaited<ReturnType<typeof playback>> | undefined;
+    await waitFor(async () => {
+      first = await playback(page);
+      return first.fatal || (first.frames > 10 && first.currentTime > 0.5);
+    }, 60_000, 'hls.js decoding frames');
+    t.false(first!.fatal, first!.errors.join(', '));
+    await waitFor(async () => (await playback(page)).currentTime > first!.currentTime + 2, 60_000, 'currentTime advancing');
+    const latency = await page.evaluate(() => ({ latency: (window as any).hls.latency, target: (window as any).hls.targetLatency }));
+    t.log('LL hls.js playback', await playback(page), latency);
+  } finally {
+    await page.close();
+  }
+  t.is((await n.api(`/room/${roomId}`, { method: 'DELETE' })).status, 204);
+  t.is((await fetch(`${n.base}/hls/${roomId}/stream.m3u8?_HLS_msn=0&_HLS_part=0`)).status, 404);
+});

@@ -185,7 +185,7 @@ export async function startNode(config: Config, logger: Logger): Promise<Fishjam
   const nodeName = cluster?.self.full ?? config.dist.nodeName;
   const selfReport = () => ({ node: nodeName, host: config.host, ...localLoad(), receivedAt: Date.now() });
   const app = createHttpApp({
-    hls: { folderOf: (roomId) => components.hls.folderOf(roomId) },
+    hls: { folderOf: (roomId) => components.hls.folderOf(roomId), lowLatencyOf: (roomId) => components.hls.lowLatencyOf(roomId) },
     serverApiToken: config.serverApiToken,
     logger,
     rooms,

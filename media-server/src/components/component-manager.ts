@@ -79,9 +79,6 @@ export class ComponentManager implements ComponentOperations {
     const { type, options } = checkComponentBody(body);
     const room = this.deps.registry.get(roomId);
     const spec = parseComponentRequest(type, options, roomFacts(room), this.context);
-    if (spec.type === 'hls' && spec.hls.lowLatency) {
-      throw new DomainError('invalid_component', 'Low-latency HLS is not supported by this server yet');
-    }
     if (this.running.size + this.hls.size >= MAX_PLAYERS_PER_NODE) {
       throw new DomainError('component_capacity', `Reached the limit of ${MAX_PLAYERS_PER_NODE} playing components on this Fishjam instance`);
     }

@@ -11,6 +11,8 @@ import { MASTER_PLAYLIST, SEGMENT_SECONDS } from './hls-ffmpeg-command.js';
 import { codecsOfInit, masterPlaylist } from './hls-master-playlist.js';
 import type { HlsSpec } from './hls-options.js';
 import { HlsSession, type SourceTrack } from './hls-session.js';
+import type { LlSegment } from './ll-hls-playlist.js';
+import { LL_FRAGMENT_SECONDS, LlHlsWriter } from './ll-hls-writer.js';
 
 /** Tracks one HLS component records at most (each one is a consumer, a port pair and an ffmpeg input). */
 export const MAX_HLS_TRACKS = 32;
@@ -45,8 +47,16 @@ export class HlsComponent {
   private pollTimer: NodeJS.Timeout | undefined;
   private reconciling: Promise<void> | undefined;
   private again = false;
+  /** the run whose codecs the master playlist names (low latency) */
+  private masterRun = 0;
+  /** low latency: cuts ffmpeg's fragmented MP4 into parts and segments, and answers blocking requests */
+  readonly ll: LlHlsWriter | undefined;
 
-  private constructor(private readonly deps: HlsComponentDeps) {}
+  private constructor(private readonly deps: HlsComponentDeps) {
+    if (deps.spec.lowLatency) {
+      this.ll = new LlHlsWriter(deps.dir, deps.spec.targetWindowDuration, deps.logger, (segment, bytes, run) => this.llSegment(segment, bytes, run));
+    }
+  }
 
   static async create(deps: HlsComponentDeps): Promise<HlsComponent> {
     // As the original: the folder is emptied when the component starts (a persistent one of an earlier room with the
@@ -80,6 +90,7 @@ export class HlsComponent {
     await this.reconciling?.catch(() => undefined);
     await this.session?.stop();
     this.session = undefined;
+    this.ll?.close();
     if (!this.deps.spec.persistent) await rm(this.deps.dir, { recursive: true, force: true }).catch(() => undefined);
   }
 
@@ -113,13 +124,15 @@ export class HlsComponent {
     if (this.stopped || tracks.length === 0) return;
     const run = ++this.run;
     const output = {
+      fragmentSeconds: this.ll ? LL_FRAGMENT_SECONDS : undefined,
       dir: this.deps.dir,
       run,
       startNumber: await nextSegmentNumber(this.deps.dir),
       windowSegments: this.deps.spec.targetWindowDuration === null ? null : Math.max(1, Math.ceil(this.deps.spec.targetWindowDuration / SEGMENT_SECONDS)),
     };
     if (this.stopped) return;
-    const session = await HlsSession.start(this.deps.media, tracks, output, this.deps.ffmpegPath, this.deps.componentId);
+    const sink = this.ll?.startRun(run);
+    const session = await HlsSession.start(this.deps.media, tracks, output, this.deps.ffmpegPath, this.deps.componentId, sink?.push);
     if (this.stopped) {
       await session.stop();
       return;
@@ -127,7 +140,7 @@ export class HlsComponent {
     this.session = session;
     this.sessionKey = key;
     this.deps.logger.info({ run, tracks: tracks.length, startNumber: output.startNumber }, 'HLS ffmpeg started');
-    this.watchFirstSegment(session, run, output.startNumber);
+    if (!this.ll) this.watchFirstSegment(session, run, output.startNumber);
     void session.exited.then((exit) => {
       if (exit.stopped || this.stopped || this.session !== session) return;
       this.session = undefined;
@@ -158,17 +171,12 @@ export class HlsComponent {
     this.pollTimer = setInterval(() => {
       if (busy) return;
       busy = true;
-      void this.writeMaster(run, segment).then(
+      void this.writeMasterAfter(run, segment).then(
         () => {
           busy = false;
           if (this.session !== session) return;
           clearInterval(this.pollTimer);
-          this.failures = 0;
-          session.playable();
-          if (!this.playable && !this.stopped) {
-            this.playable = true;
-            this.deps.onPlayable();
-          }
+          this.segmentWritten(session);
         },
         () => {
           busy = false;
@@ -178,11 +186,38 @@ export class HlsComponent {
     this.pollTimer.unref();
   }
 
-  /** Rejects while the segment is not there yet. */
-  private async writeMaster(run: number, segment: string): Promise<void> {
+  /** A segment of the current run exists: the run works, the component is playable. */
+  private segmentWritten(session: HlsSession): void {
+    this.failures = 0;
+    session.playable();
+    if (!this.playable && !this.stopped) {
+      this.playable = true;
+      this.deps.onPlayable();
+    }
+  }
+
+  /** Low latency: a segment is complete. The first of each run writes the master playlist with that run's codecs. */
+  private llSegment(segment: LlSegment, bytes: number, run: number): void {
+    const session = this.session;
+    if (run !== this.run || !session || this.stopped) return;
+    if (this.masterRun === run) return;
+    this.masterRun = run;
+    void this.writeMaster(run, (bytes * 8) / Math.max(0.1, segment.duration)).then(
+      () => {
+        if (this.session === session) this.segmentWritten(session);
+      },
+      (error: Error) => this.deps.logger.error({ err: error.message }, 'LL-HLS: master playlist not written'),
+    );
+  }
+
+  /** Regular HLS: rejects while the segment is not there yet. */
+  private async writeMasterAfter(run: number, segment: string): Promise<void> {
     const { size } = await stat(segment);
+    await this.writeMaster(run, (size * 8) / SEGMENT_SECONDS);
+  }
+
+  private async writeMaster(run: number, bandwidth: number): Promise<void> {
     const init = await readFile(path.join(this.deps.dir, `header_${run}.mp4`));
-    const bandwidth = (size * 8) / SEGMENT_SECONDS;
     const master = path.join(this.deps.dir, MASTER_PLAYLIST);
     // written aside and renamed: a player never reads half a playlist
     await writeFile(`${master}.tmp`, masterPlaylist(codecsOfInit(init), bandwidth));

@@ -71,6 +71,12 @@ export class HlsComponents {
     return entry?.component && !entry.stopped ? entry.component.dir : undefined;
   }
 
+  /** The low-latency state of a room's live HLS component (blocking reloads, delta playlists). */
+  lowLatencyOf(roomId: string) {
+    const entry = this.entries.get(roomId);
+    return entry?.component && !entry.stopped ? entry.component.ll : undefined;
+  }
+
   /** Starts the component (its folder is made first); resolves when it runs or failed (then it is removed, crashed). */
   async start(room: Room, componentId: string, spec: HlsSpec, properties: Record<string, unknown>): Promise<void> {
     const entry: Entry = { roomId: room.id, componentId, spec, properties, origins: new Set(), component: undefined, stopped: false };

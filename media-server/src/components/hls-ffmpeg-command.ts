@@ -38,6 +38,11 @@ export interface HlsOutput {
   readonly startNumber: number;
   /** segments kept in the media playlist; null: all of them */
   readonly windowSegments: number | null;
+  /**
+   * low latency: fragmented MP4 on stdout instead (a fragment at each keyframe and every `fragmentSeconds`), cut into
+   * parts and segments by ll-hls-writer.ts
+   */
+  readonly fragmentSeconds?: number;
 }
 
 export function hlsSdp(inputs: readonly HlsInput[]): string {
@@ -88,7 +93,7 @@ export function hlsFfmpegArgs(inputs: readonly HlsInput[], output: HlsOutput): s
     }
     const cells = Array.from({ length: videos }, (_, i) => `[v${i}]`).join('');
     filters.push(`${cells}xstack=inputs=${videos}:layout=${layout.join('|')}:fill=black,pad=${COMPOSED_WIDTH}:${COMPOSED_HEIGHT}:0:0:black,format=yuv420p[vout]`);
-    const gop = String(COMPOSED_FPS * 2);
+    const gop = String(COMPOSED_FPS * (output.fragmentSeconds !== undefined ? 1 : 2));
     args.push(
       '-map', '[vout]',
       '-c:v', 'libx264', '-preset', 'veryfast', '-tune', 'zerolatency', '-profile:v', 'baseline',
@@ -104,6 +109,17 @@ export function hlsFfmpegArgs(inputs: readonly HlsInput[], output: HlsOutput): s
   }
   if (audios > 0) args.push('-c:a', 'aac', '-b:a', '128k', '-ar', '48000', '-ac', '2');
   if (filters.length > 0) args.splice(args.indexOf('-map'), 0, '-filter_complex', filters.join(';'));
+  if (output.fragmentSeconds !== undefined) {
+    args.push(
+      '-f', 'mp4',
+      // delay_moov: the init segment is written with the first fragment, once the H264 parameter sets are known
+      '-movflags', '+frag_keyframe+delay_moov+default_base_moof+skip_trailer',
+      '-frag_duration', String(Math.round(output.fragmentSeconds * 1_000_000)),
+      '-flush_packets', '1',
+      'pipe:1',
+    );
+    return args;
+  }
   const flags = ['independent_segments', 'omit_endlist', 'temp_file'];
   if (output.windowSegments !== null) flags.push('delete_segments');
   args.push(

@@ -22,6 +22,7 @@ const STARTUP_KEYFRAME_MS = 1000;
 const PASSTHROUGH_KEYFRAME_MS = 2000;
 /** A composed picture is re-encoded with its own keyframes; its decoders only need one now and then after a loss. */
 const COMPOSED_KEYFRAME_MS = 10_000;
+const LL_PASSTHROUGH_KEYFRAME_MS = 1000;
 
 export class HlsSession {
   private keyframeTimer: NodeJS.Timeout | undefined;
@@ -31,10 +32,18 @@ export class HlsSession {
     private readonly transports: types.PlainTransport[],
     private readonly consumers: types.Consumer[],
     private readonly process: SupervisedProcess,
+    private readonly lowLatency: boolean,
   ) {}
 
   /** Throws when a consumer cannot be made or ffmpeg cannot start; then nothing is left behind. */
-  static async start(media: RoomMedia, tracks: readonly SourceTrack[], output: HlsOutput, ffmpegPath: string, componentId: string): Promise<HlsSession> {
+  static async start(
+    media: RoomMedia,
+    tracks: readonly SourceTrack[],
+    output: HlsOutput,
+    ffmpegPath: string,
+    componentId: string,
+    onStdout?: (chunk: Buffer) => void,
+  ): Promise<HlsSession> {
     const { ports, release } = await reservePortPairs(tracks.length);
     const transports: types.PlainTransport[] = [];
     const consumers: types.Consumer[] = [];
@@ -59,8 +68,8 @@ export class HlsSession {
         });
       }
       release();
-      const process = startSupervised(ffmpegPath, hlsFfmpegArgs(inputs, output), { stdinText: hlsSdp(inputs) });
-      const session = new HlsSession(transports, consumers, process);
+      const process = startSupervised(ffmpegPath, hlsFfmpegArgs(inputs, output), { stdinText: hlsSdp(inputs), onStdout });
+      const session = new HlsSession(transports, consumers, process, output.fragmentSeconds !== undefined);
       session.scheduleKeyframes(STARTUP_KEYFRAME_MS);
       return session;
     } catch (error) {
@@ -81,7 +90,8 @@ export class HlsSession {
   /** The first segment exists: from now on keyframes only as segments need them. */
   playable(): void {
     const videos = this.consumers.filter((c) => c.kind === 'video').length;
-    this.scheduleKeyframes(videos === 1 ? PASSTHROUGH_KEYFRAME_MS : COMPOSED_KEYFRAME_MS);
+    // low latency: segments of ~2 s need a keyframe every second or so
+    this.scheduleKeyframes(videos !== 1 ? COMPOSED_KEYFRAME_MS : this.lowLatency ? LL_PASSTHROUGH_KEYFRAME_MS : PASSTHROUGH_KEYFRAME_MS);
   }
 
   /** ffmpeg is asked to finish (SIGTERM: it writes out what it has), then the consumers go. */

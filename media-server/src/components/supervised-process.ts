@@ -34,17 +34,20 @@ export function startSupervised(
     inputFd?: number;
     /** written to the child's stdin, which is then closed (e.g. the SDP the HLS ffmpeg reads as pipe:0) */
     stdinText?: string;
+    /** the child's stdout, chunk by chunk (else it is discarded) */
+    onStdout?: (chunk: Buffer) => void;
   } = {},
 ): SupervisedProcess {
   const withDeathSignal = (options.useDeathSignal ?? true) && existsSync(SETPRIV);
   const [bin, argv] = withDeathSignal ? [SETPRIV, ['--pdeathsig', 'KILL', '--', command, ...args]] : [command, [...args]];
-  const stdio: Array<'ignore' | 'pipe' | number> = [options.stdinText === undefined ? 'ignore' : 'pipe', 'ignore', 'pipe'];
+  const stdio: Array<'ignore' | 'pipe' | number> = [options.stdinText === undefined ? 'ignore' : 'pipe', options.onStdout ? 'pipe' : 'ignore', 'pipe'];
   if (options.inputFd !== undefined) stdio.push(options.inputFd);
   const child = spawn(bin, argv, { stdio, env: minimalEnv() });
   if (options.stdinText !== undefined && child.stdin) {
     child.stdin.on('error', () => undefined); // a child that dies before reading it: its exit tells the story
     child.stdin.end(options.stdinText);
   }
+  if (options.onStdout) child.stdout?.on('data', options.onStdout);
   let tail = Buffer.alloc(0);
   child.stderr?.on('data', (chunk: Buffer) => {
     tail = Buffer.concat([tail, chunk]);

@@ -1,0 +1,137 @@
+// Low-latency HLS output: ffmpeg writes fragmented MP4 (a fragment every LL_FRAGMENT_SECONDS and at each keyframe) to
+// its stdout; this cuts it into the init segment (`header_<run>.mp4`), parts (one moof+mdat each,
+// `segment_<msn>_part_<k>.m4s`) and segments (`segment_<msn>.m4s`, the parts joined, written when complete), keeps
+// the playlist (ll-hls-playlist.ts), writes it as `stream.m3u8` after every part, and releases the blocked requests
+// a part satisfies. ffmpeg's hls muxer has no partial segments, hence this. Files are written synchronously, in
+// order, each under a temporary name and renamed, so a reader never sees half a file.
+import { renameSync, rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import type { Logger } from 'pino';
+import { MEDIA_PLAYLIST } from './hls-ffmpeg-command.js';
+import { BoxSplitter, fragmentInfo, tracksOfMoov, type TrackInfo } from './fmp4-boxes.js';
+import { LlPlaylist, type LlSegment } from './ll-hls-playlist.js';
+import { PartWaiters } from './ll-hls-waiters.js';
+
+/** ffmpeg cuts a fragment (a part) after this long at the latest; parts stay under LL_PART_TARGET. */
+export const LL_FRAGMENT_SECONDS = 0.5;
+export const LL_PART_TARGET = 1;
+export const LL_SEGMENT_TARGET = 2;
+export const LL_TARGET_DURATION = 4;
+/** Blocked requests one LL-HLS component holds at once. */
+export const MAX_BLOCKED_REQUESTS = 500;
+/** Segments listed at most (also with no window: about 11 hours of 2 s segments). */
+export const MAX_LL_SEGMENTS = 20_000;
+
+export interface LlRunSink {
+  push(chunk: Buffer): void;
+}
+
+export class LlHlsWriter {
+  readonly playlist: LlPlaylist;
+  readonly waiters = new PartWaiters(MAX_BLOCKED_REQUESTS);
+  /** parts of the open segment, joined into its file when it completes */
+  private openParts: Buffer[] = [];
+  private closed = false;
+  /** only the latest run's output is taken (a stopped run's last bytes may still arrive) */
+  private currentRun = 0;
+
+  constructor(
+    private readonly dir: string,
+    windowSeconds: number | null,
+    private readonly logger: Logger,
+    /** a segment is complete and on disk */
+    private readonly onSegment: (segment: LlSegment, bytes: number, run: number) => void,
+  ) {
+    this.playlist = new LlPlaylist({
+      targetDuration: LL_TARGET_DURATION,
+      segmentTarget: LL_SEGMENT_TARGET,
+      partTarget: LL_PART_TARGET,
+      windowSeconds,
+      maxSegments: MAX_LL_SEGMENTS,
+      partSegments: 4,
+    });
+  }
+
+  /** The sink of one ffmpeg run's stdout. A malformed stream is logged and the rest of that run ignored. */
+  startRun(run: number): LlRunSink {
+    this.currentRun = run;
+    const splitter = new BoxSplitter();
+    let header: Buffer[] = [];
+    let tracks: TrackInfo[] | undefined;
+    let moof: Buffer | undefined;
+    let broken = false;
+    return {
+      push: (chunk) => {
+        if (broken || this.closed || run !== this.currentRun) return;
+        try {
+          for (const box of splitter.push(chunk)) {
+            if (box.type === 'ftyp') header = [Buffer.from(box.bytes)];
+            else if (box.type === 'moov') {
+              tracks = tracksOfMoov(box);
+              const map = `header_${run}.mp4`;
+              this.write(map, Buffer.concat([...header, box.bytes]));
+              header = [];
+              this.completed(this.playlist.startRun(map), run);
+            } else if (box.type === 'moof') moof = Buffer.from(box.bytes);
+            else if (box.type === 'mdat' && moof && tracks) {
+              this.part(moof, box.bytes, tracks, run);
+              moof = undefined;
+            }
+          }
+        } catch (error) {
+          broken = true;
+          this.logger.error({ err: (error as Error).message }, 'LL-HLS: ffmpeg output could not be cut into parts');
+        }
+      },
+    };
+  }
+
+  /** No more parts: blocked requests are released (answered from what exists). */
+  close(): void {
+    this.closed = true;
+    this.waiters.close();
+  }
+
+  private part(moof: Buffer, mdat: Buffer, tracks: readonly TrackInfo[], run: number): void {
+    const info = fragmentInfo({ type: 'moof', bytes: moof }, tracks);
+    const { part, closed, dropped } = this.playlist.addPart(info.duration, info.independent);
+    if (closed) this.completed(closed, run);
+    const bytes = Buffer.concat([moof, mdat]);
+    this.openParts.push(bytes);
+    this.write(part.uri, bytes);
+    for (const seg of dropped) this.remove(seg, true);
+    // parts are listed for the last few segments only: older part files go
+    const stale = this.playlist.segments[this.playlist.segments.length - 1 - this.playlist.options.partSegments];
+    if (stale) this.remove(stale, false);
+    this.writePlaylist();
+    this.waiters.published();
+  }
+
+  private completed(segment: LlSegment | undefined, run: number): void {
+    if (!segment) return;
+    const joined = Buffer.concat(this.openParts);
+    this.openParts = [];
+    this.write(segment.uri, joined);
+    this.writePlaylist();
+    this.waiters.published();
+    this.onSegment(segment, joined.length, run);
+  }
+
+  private writePlaylist(): void {
+    this.write(MEDIA_PLAYLIST, Buffer.from(this.playlist.render()));
+  }
+
+  private write(name: string, bytes: Buffer): void {
+    const file = path.join(this.dir, name);
+    writeFileSync(`${file}.tmp`, bytes);
+    renameSync(`${file}.tmp`, file);
+  }
+
+  private remove(segment: LlSegment, withSegment: boolean): void {
+    const names = segment.parts.map((p) => p.uri);
+    if (withSegment) names.push(segment.uri);
+    for (const name of names) rmSync(path.join(this.dir, name), { force: true });
+    // the part list of an old segment is no longer needed (memory stays bounded by the window)
+    if (!withSegment) segment.parts.length = 0;
+  }
+}
