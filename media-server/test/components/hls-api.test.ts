@@ -3,13 +3,17 @@
 // symlinks, long names, a client that hangs up mid-download), and what deleting the component or the room leaves.
 // Every JSON answer is checked against the openapi. Real node, real mediasoup, real ffmpeg.
 import test from 'ava';
+import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, rm, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import { validateAgainst } from '../support/openapi-validator.js';
 import { startTestNode, waitFor, type TestNode } from '../support/test-node.js';
-import { makeResources, makeVideo, type Resources } from './support/media-files.js';
+import { makeAudio, makeResources, makeVideo, type Resources } from './support/media-files.js';
+
+const run = promisify(execFile);
 
 let n: TestNode;
 let res: Resources;
@@ -17,6 +21,7 @@ let res: Resources;
 test.before(async () => {
   res = await makeResources();
   await makeVideo(path.join(res.sources, 'video.h264'), 30);
+  await makeAudio(path.join(res.sources, 'audio.ogg'), 30);
   await writeFile(path.join(res.base, 'secret.m3u8'), 'outside the folder');
   n = await startTestNode({ FJ_COMPONENTS_USED: 'file hls', FJ_RESOURCES_BASE_PATH: res.base });
 });
@@ -231,4 +236,38 @@ test('a persistent HLS keeps its folder after the room is deleted; ffmpeg is gon
   t.is((await hlsGet(id, 'index.m3u8')).status, 404);
   await waitFor(() => n.node.components.hls.folderOf(id) === undefined, 10_000, 'unregistered');
   t.true(existsSync(path.join(res.base, 'recordings', id, 'index.m3u8')));
+});
+
+test('several tracks: a track added later restarts ffmpeg (segment numbers go on, a new init); two videos are composed into 1280x720 H264 with AAC', async (t) => {
+  const id = await room();
+  t.is((await add(id, { type: 'hls' })).status, 201);
+  t.is((await add(id, { type: 'file', options: { filePath: 'video.h264' } })).status, 201);
+  const media = async () => {
+    const r = await hlsGet(id, 'stream.m3u8');
+    return r.status === 200 ? r.text() : '';
+  };
+  await waitFor(async () => /#EXTINF/.test(await media()), 60_000, 'the first segment of the first run');
+  const firstRun = await media();
+  t.regex(firstRun, /#EXT-X-MAP:URI="header_1\.mp4"/);
+  const lastOfRun1 = Math.max(...[...firstRun.matchAll(/segment_(\d+)\.m4s/g)].map((m) => Number(m[1])));
+  t.is((await add(id, { type: 'file', options: { filePath: 'video.h264' } })).status, 201);
+  t.is((await add(id, { type: 'file', options: { filePath: 'audio.ogg' } })).status, 201);
+  let text = '';
+  await waitFor(async () => {
+    text = await media();
+    return /#EXT-X-MAP:URI="header_([2-9]|\d\d+)\.mp4"/.test(text) && /#EXTINF/.test(text);
+  }, 60_000, 'the first segment of a later run');
+  const map = /#EXT-X-MAP:URI="(header_\d+\.mp4)"/.exec(text)![1]!;
+  const segment = /(segment_(\d+)\.m4s)/.exec(text)!;
+  t.true(Number(segment[2]) > lastOfRun1, 'numbers go on across runs');
+  const dir = path.join(res.base, 'temporary_hls', id);
+  const probeFile = path.join(res.base, `probe-${id}.mp4`);
+  await writeFile(probeFile, Buffer.concat([await readFile(path.join(dir, map)), await readFile(path.join(dir, segment[1]!))]));
+  const { stdout } = await run('nice', ['-n', '19', 'ffprobe', '-v', 'error', '-show_entries', 'stream=codec_name,width,height,channels', '-of', 'json', probeFile]);
+  const streams = (JSON.parse(stdout) as { streams: Array<Record<string, unknown>> }).streams;
+  t.deepEqual(streams.find((x) => x.codec_name === 'h264'), { codec_name: 'h264', width: 1280, height: 720 });
+  t.deepEqual(streams.find((x) => x.codec_name === 'aac'), { codec_name: 'aac', channels: 2 });
+  const master = await (await hlsGet(id, 'index.m3u8')).text();
+  t.regex(master, /CODECS="avc1\.[0-9a-f]{6},mp4a\.40\.2"/);
+  t.is((await n.api(`/room/${id}`, { method: 'DELETE' })).status, 204);
 });
