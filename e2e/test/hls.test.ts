@@ -17,7 +17,7 @@ import { makeResources, type Resources } from '../../media-server/test/component
 import { ServerSocket, terminateAll } from '../../media-server/test/notifications/support/sockets.js';
 import { validateAgainst } from '../../media-server/test/support/openapi-validator.js';
 import { startTestNode, TOKEN, waitFor, type TestNode } from '../../media-server/test/support/test-node.js';
-import { launchChromium } from '../support/browser.js';
+import { launchChromium, openPeerPage, servePage } from '../support/browser.js';
 
 const run = promisify(execFile);
 const require = createRequire(import.meta.url);
@@ -28,6 +28,7 @@ let res: Resources;
 let browser: Browser;
 let pageServer: http.Server;
 let pageUrl: string;
+let sdkPage: { url: string; close: () => Promise<void> };
 
 /** A clip with the playback time drawn in (a key frame every second, SPS/PPS before each). */
 async function makeTimestampedClip(file: string, seconds: number): Promise<void> {
@@ -52,11 +53,13 @@ test.before(async () => {
   await new Promise<void>((r) => pageServer.listen(0, '127.0.0.1', r));
   pageUrl = `http://127.0.0.1:${(pageServer.address() as { port: number }).port}/`;
   browser = await launchChromium();
+  sdkPage = await servePage();
 });
 
 test.after.always(async () => {
   terminateAll();
   await browser?.close();
+  await sdkPage?.close();
   await new Promise((r) => (pageServer ? pageServer.close(r) : r(undefined)));
   await n?.stop();
   if (res) await rm(res.base, { recursive: true, force: true });
@@ -222,4 +225,37 @@ test('low-latency HLS: blocking reloads return the requested part, hls.js plays 
   }
   t.is((await n.api(`/room/${roomId}`, { method: 'DELETE' })).status, 204);
   t.is((await fetch(`${n.base}/hls/${roomId}/stream.m3u8?_HLS_msn=0&_HLS_part=0`)).status, 404);
+});
+
+test('an SDK publisher (camera and microphone from Chromium) into an HLS component: hls.js plays it', async (t) => {
+  const created = await n.api('/room', { method: 'POST', json: { videoCodec: 'h264' } });
+  const roomId = created.body.data.room.id as string;
+  const hls = await n.api(`/room/${roomId}/component`, { method: 'POST', json: { type: 'hls' } });
+  t.is(hls.status, 201);
+  const added = await n.api(`/room/${roomId}/peer`, { method: 'POST', json: { type: 'webrtc', options: {} } });
+  t.is(added.status, 201);
+  let publisher: Page | undefined;
+  const viewer = await browser.newPage();
+  try {
+    publisher = await openPeerPage(browser, sdkPage.url);
+    await publisher.evaluate((o) => (window as any).fishjam.join(o), { host: `127.0.0.1:${n.node.httpPort}`, token: added.body.data.token as string, name: 'camera', audio: true, video: true, simulcast: false });
+    await waitFor(async () => (await fetch(`${n.base}/hls/${roomId}/index.m3u8`)).status === 200, 60_000, 'the first segment of the stream of the peer');
+    const master = await (await fetch(`${n.base}/hls/${roomId}/index.m3u8`)).text();
+    t.regex(master, /CODECS="avc1\.[0-9a-f]{6},mp4a\.40\.2"/, 'the camera passed through, the microphone as AAC');
+    await viewer.goto(pageUrl);
+    await play(viewer, `${n.base}/hls/${roomId}/index.m3u8`);
+    let first: Awaited<ReturnType<typeof playback>> | undefined;
+    await waitFor(async () => {
+      first = await playback(viewer);
+      return first.fatal || (first.frames > 10 && first.currentTime > 0.5);
+    }, 60_000, 'hls.js decoding the frames of the peer');
+    t.false(first!.fatal, first!.errors.join(', '));
+    t.true(first!.width > 0, 'a picture (its size is what the encoder chose: it scales down on a busy machine)');
+    await waitFor(async () => (await playback(viewer)).currentTime > first!.currentTime + 2, 60_000, 'currentTime advancing');
+    t.log('SDK publisher via HLS', await playback(viewer));
+  } finally {
+    await viewer.close();
+    await publisher?.close();
+  }
+  t.is((await n.api(`/room/${roomId}`, { method: 'DELETE' })).status, 204);
 });
