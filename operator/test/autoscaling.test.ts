@@ -14,7 +14,7 @@ import { parseLabelSelector } from './fake-kube/label-selector.js';
 import { helm } from '../tools/kube-binaries.js';
 import { CHART_DIR, repoRoot } from '../tools/write-manifests.js';
 import { find, makeCluster, reconcileSpec } from './cluster-fixture.js';
-import { podIp, sleep, startHarness, waitFor, type Harness } from './controller-harness.js';
+import { podIp, sleep, startHarness, waitFor, type Harness, withPodNetwork } from './controller-harness.js';
 import { validateKubeObject } from './kube-validation.js';
 
 function valuesFile(values: object): string {
@@ -106,7 +106,7 @@ async function scaleTo(h: Harness, replicas: number): Promise<any> {
 test('an autoscaler scaling in through the scale subresource: the node is drained first and removed once empty', async (t) => {
   const h = await startHarness();
   t.teardown(() => h.close());
-  h.server.put({ apiVersion: API_VERSION, kind: KIND, metadata: { name: 'media', namespace: NS }, spec: { replicas: 3 } } as never);
+  h.server.put({ apiVersion: API_VERSION, kind: KIND, metadata: { name: 'media', namespace: NS }, spec: withPodNetwork({ replicas: 3 }) } as never);
   await waitFor('3 ready nodes', () => (h.server.get(KIND, NS, 'media')?.['status'] as any)?.readyNodes === 3);
   const scale = await (await fetch(`${h.server.url}/apis/${API_VERSION}/namespaces/${NS}/fishjamclusters/media/scale`)).json();
   t.deepEqual(scale.status, { replicas: 3, selector: 'app.kubernetes.io/name=fishjam,app.kubernetes.io/instance=media' });
@@ -123,7 +123,7 @@ test('an autoscaler scaling in through the scale subresource: the node is draine
 test('scale-in has a drain deadline: a node whose rooms never end is removed after drainTimeoutSeconds + 10 s', async (t) => {
   const h = await startHarness();
   t.teardown(() => h.close());
-  h.server.put({ apiVersion: API_VERSION, kind: KIND, metadata: { name: 'media', namespace: NS }, spec: { replicas: 2, drainTimeoutSeconds: 0 } } as never);
+  h.server.put({ apiVersion: API_VERSION, kind: KIND, metadata: { name: 'media', namespace: NS }, spec: withPodNetwork({ replicas: 2, drainTimeoutSeconds: 0 }) } as never);
   await waitFor('2 ready nodes', () => (h.server.get(KIND, NS, 'media')?.['status'] as any)?.readyNodes === 2);
   h.nodes.node(podIp(1)).rooms = 1; // forever
   const startedAt = Date.now();

@@ -16,7 +16,7 @@ const valueSets: Record<string, object> = {
     watchNamespaces: ['media', 'edge', 'media'],
     metrics: { serviceMonitor: { enabled: true, labels: { release: 'kps' } } },
     dashboards: { namespace: 'monitoring', annotations: { a: 'b' } },
-    fishjamCluster: { enabled: true, namespace: 'media', spec: { replicas: 3, exposure: { mode: 'HostNetwork' }, metrics: { serviceMonitor: { enabled: true } } } },
+    fishjamCluster: { enabled: true, namespace: 'media', spec: { replicas: 3, exposure: { mode: 'HostNetwork', podCidrs: null }, metrics: { serviceMonitor: { enabled: true } } } },
     podAnnotations: { x: 'y' },
     nodeSelector: { pool: 'system' },
     tolerations: [{ key: 'k', operator: 'Exists' }],
@@ -145,7 +145,7 @@ test('watchNamespaces: a Role with every rule in each namespace (deduplicated), 
   const cr = find(objs, 'FishjamCluster')[0];
   t.is(cr.metadata.namespace, 'media');
   t.is(cr.spec.replicas, undefined, 'left to the autoscaler');
-  t.is(cr.spec.exposure.mode, 'HostNetwork');
+  t.deepEqual(cr.spec.exposure, { mode: 'HostNetwork' }, 'podCidrs: null removes the default pod network');
   t.is(find(objs, 'HorizontalPodAutoscaler')[0].metadata.namespace, 'media');
   t.true(find(objs, 'ConfigMap').every((c) => c.metadata.namespace === 'monitoring'));
   t.is(find(objs, 'Deployment')[0].spec.replicas, 2);

@@ -10,7 +10,19 @@ export const operatorDefaults: OperatorDefaults = {
   operatorPodLabels: { 'app.kubernetes.io/name': 'fishjam-operator' },
 };
 
+/** The test clusters' pod network (kind's default). */
+export const POD_CIDRS = ['10.244.0.0/16'];
+
+/**
+ * A FishjamCluster. PodNetwork, the default mode, requires exposure.podCidrs: when the spec names no mode and no
+ * pod network, POD_CIDRS is added so "the defaults" stay a valid cluster in tests; rawCluster adds nothing.
+ */
 export function makeCluster(spec: FishjamClusterSpec | undefined, name = 'media', namespace = 'live'): FishjamCluster {
+  const needsCidrs = spec?.exposure?.mode === undefined && spec?.exposure?.podCidrs === undefined;
+  return rawCluster(needsCidrs ? { ...spec, exposure: { ...spec?.exposure, podCidrs: [...POD_CIDRS] } } : spec, name, namespace);
+}
+
+export function rawCluster(spec: FishjamClusterSpec | undefined, name = 'media', namespace = 'live'): FishjamCluster {
   return {
     apiVersion: API_VERSION,
     kind: KIND,

@@ -124,6 +124,16 @@ export async function waitFor<T>(what: string, check: () => T | Promise<T>, time
   }
 }
 
+/**
+ * A spec as the tests write it, made valid for PodNetwork (the default mode, which needs the pod network) when it
+ * names no exposure mode: the controller tests are about the controller, not exposure.
+ */
+export function withPodNetwork<T extends Record<string, unknown>>(spec: T): T {
+  const exposure = (spec['exposure'] ?? {}) as Record<string, unknown>;
+  if (exposure['mode'] !== undefined || exposure['podCidrs'] !== undefined) return spec;
+  return { ...spec, exposure: { ...exposure, podCidrs: ['10.244.0.0/16'] } };
+}
+
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export async function counterValue(metrics: OperatorMetrics, name: string, labels: Record<string, string> = {}): Promise<number> {

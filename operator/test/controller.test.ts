@@ -1,7 +1,7 @@
 // The controller against the stand-in API server, through the real @kubernetes/client-node.
 import test from 'ava';
 import { API_VERSION, KIND } from '../src/api/types.js';
-import { counterValue, podIp, startHarness, waitFor, sleep, type Harness } from './controller-harness.js';
+import { counterValue, podIp, startHarness, waitFor, sleep, type Harness, withPodNetwork } from './controller-harness.js';
 
 const NS = 'live';
 const perPod = {
@@ -11,7 +11,7 @@ const perPod = {
 };
 
 function putCluster(h: Harness, spec: Record<string, unknown>, name = 'media') {
-  return h.server.put({ apiVersion: API_VERSION, kind: KIND, metadata: { name, namespace: NS }, spec } as never);
+  return h.server.put({ apiVersion: API_VERSION, kind: KIND, metadata: { name, namespace: NS }, spec: withPodNetwork(spec) } as never);
 }
 
 function updateSpec(h: Harness, name: string, change: (spec: any) => void) {
@@ -84,7 +84,7 @@ test('status is refreshed from the pods and their metrics: nodes, totals, Ready 
   t.is(s.replicas, 3);
   t.is(condition(h, 'Ready').observedGeneration, cr.metadata.generation);
   t.is(s.observedGeneration, cr.metadata.generation);
-  t.is(condition(h, 'NetworkPolicyEnforced').reason, 'HostNetwork');
+  t.is(condition(h, 'NetworkPolicyEnforced').reason, 'PoliciesApplied', 'PodNetwork, the default');
   // Load changes show up within a few refreshes.
   h.nodes.node(podIp(2)).rooms = 4;
   h.nodes.node(podIp(1)).draining = true;

@@ -3,11 +3,11 @@
 import test from 'ava';
 import { API_VERSION, KIND } from '../src/api/types.js';
 import { ALLOWED_CLUSTERS_ANNOTATION } from '../src/reconcile/secret-access.js';
-import { podIp, sleep, startHarness, waitFor, type Harness } from './controller-harness.js';
+import { podIp, sleep, startHarness, waitFor, type Harness, withPodNetwork } from './controller-harness.js';
 
 const NS = 'live';
 const putCluster = (h: Harness, spec: Record<string, unknown>, name = 'media', namespace = NS) =>
-  h.server.put({ apiVersion: API_VERSION, kind: KIND, metadata: { name, namespace }, spec } as never);
+  h.server.put({ apiVersion: API_VERSION, kind: KIND, metadata: { name, namespace }, spec: withPodNetwork(spec) } as never);
 const condition = (h: Harness, type: string, name = 'media', namespace = NS) =>
   ((h.server.get(KIND, namespace, name)?.['status'] as any)?.conditions as any[] | undefined)?.find((c) => c.type === type);
 const putSecret = (h: Harness, name: string, data: Record<string, string>, annotations?: Record<string, string>) =>
@@ -64,7 +64,7 @@ test('the drain token is read only from a Secret the cluster owns; a Secret swap
   putSecret(h, 'media-api-token', { token: 'planted' });
   h.nodes.node(podIp(1)).rooms = 1;
   const cr = h.server.get(KIND, NS, 'media')!;
-  h.server.put({ ...cr, spec: { replicas: 1 } } as never);
+  h.server.put({ ...cr, spec: withPodNetwork({ replicas: 1 }) } as never);
   await waitFor('SecretConflict', () => condition(h, 'Reconciled')?.reason === 'SecretConflict');
   await sleep(500);
   t.deepEqual(h.nodes.node(podIp(1)).drainCalls, [], 'the planted token never left the operator');

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
-import { waitFor } from './controller-harness.js';
+import { waitFor, withPodNetwork } from './controller-harness.js';
 import { FakeApiServer } from './fake-kube/fake-api-server.js';
 
 const operatorDir = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -77,7 +77,7 @@ test.serial('main: SIGTERM while every API call hangs still exits within seconds
   // A long renew deadline: the exit must come from the bounded shutdown, not from losing the lease.
   const op = await startOperator(t, url, { LEASE_DURATION_MS: '60000', LEASE_RENEW_DEADLINE_MS: '40000', LEASE_RETRY_PERIOD_MS: '300', SHUTDOWN_TIMEOUT_MS: '3000' });
   await waitFor('lease held', () => holder(server) === 'operator-0', 30_000);
-  server.put({ apiVersion: 'fishjam-ts.dev/v1alpha1', kind: 'FishjamCluster', metadata: { name: 'media', namespace: 'live' }, spec: { replicas: 1 } } as never);
+  server.put({ apiVersion: 'fishjam-ts.dev/v1alpha1', kind: 'FishjamCluster', metadata: { name: 'media', namespace: 'live' }, spec: withPodNetwork({ replicas: 1 }) } as never);
   await waitFor('StatefulSet', () => server.get('StatefulSet', 'live', 'media'), 10_000);
   for (const method of ['GET', 'PUT', 'PATCH', 'POST', 'DELETE']) server.delayNext({ method, path: /./, ms: Infinity, times: 100_000 });
   await new Promise((r) => setTimeout(r, 700)); // a renewal is now in flight and hung
@@ -115,7 +115,7 @@ test.serial('main: elects itself, reconciles, serves metrics, releases the lease
   });
 
   await waitFor('lease held', () => holder(server) === 'operator-0', 30_000);
-  server.put({ apiVersion: 'fishjam-ts.dev/v1alpha1', kind: 'FishjamCluster', metadata: { name: 'media', namespace: 'live' }, spec: { replicas: 2 } } as never);
+  server.put({ apiVersion: 'fishjam-ts.dev/v1alpha1', kind: 'FishjamCluster', metadata: { name: 'media', namespace: 'live' }, spec: withPodNetwork({ replicas: 2 }) } as never);
   await waitFor('StatefulSet', () => server.get('StatefulSet', 'live', 'media'), 10_000);
   const metrics = await waitFor('metrics', async () => {
     const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();

@@ -51,18 +51,22 @@ for (const file of readdirSync(join(MANIFESTS_DIR, 'examples'))) {
 }
 
 test('a wide range of specs renders objects that kubernetes-models accepts', async (t) => {
+  const pod = { podCidrs: ['10.244.0.0/16'] };
   const specs = [
-    {},
-    { replicas: 0 },
-    { replicas: 5, workers: 8, webrtc: { minPort: 40000, maxPort: 40100 }, dist: { tls: { secretName: 't' } }, podAnnotations: { a: 'b' } },
+    { exposure: pod },
+    { replicas: 0, exposure: pod },
+    { exposure: { mode: 'HostNetwork' } },
+    { exposure: { ...pod, podCidrs: ['10.244.0.0/16', '10.245.0.0/16'], turn: { address: 'turn.example.com', serviceType: 'ClusterIP', secretRef: { name: 't', key: 'k' } } }, networkPolicy: { mediaFrom: [{ ipBlock: { cidr: '0.0.0.0/0' } }] } },
+    { exposure: { ...pod, turn: { annotations: { 'lb.example/type': 'nlb' }, externalTrafficPolicy: 'Cluster', loadBalancerClass: 'lbc' } }, networkPolicy: { enabled: false } },
+    { replicas: 5, workers: 8, webrtc: { minPort: 40000, maxPort: 40100 }, dist: { tls: { secretName: 't' } }, podAnnotations: { a: 'b' }, exposure: pod },
     { exposure: { mode: 'ServicePerPod', hostTemplate: 'h', announcedAddressTemplate: 'a', servicePerPod: { type: 'ClusterIP' } }, networkPolicy: { metricsFrom: [] } },
-    { affinity: { nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchExpressions: [{ key: 'k', operator: 'Exists' }] }] } } } },
-    { env: [{ name: 'FJ_WEBRTC_USED', value: 'true' }, { name: 'X', valueFrom: { secretKeyRef: { name: 's', key: 'k' } } }], imagePullSecrets: [{ name: 'r' }] },
+    { affinity: { nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [{ matchExpressions: [{ key: 'k', operator: 'Exists' }] }] } } }, exposure: pod },
+    { env: [{ name: 'FJ_WEBRTC_USED', value: 'true' }, { name: 'X', valueFrom: { secretKeyRef: { name: 's', key: 'k' } } }], imagePullSecrets: [{ name: 'r' }], exposure: pod },
   ];
   for (const spec of specs) {
     const d = desired({ apiVersion: 'fishjam-ts.dev/v1alpha1', kind: 'FishjamCluster', metadata: { name: 'm', namespace: 'ns', uid: 'u' }, spec } as FishjamCluster, observedNothing(), operatorDefaults);
     t.true(d.valid, JSON.stringify(d.conditions));
-    for (const obj of d.apply) await t.notThrowsAsync(validateKubeObject(obj), `${JSON.stringify(spec)}: ${obj.kind}/${obj.metadata.name}`);
+    for (const obj of [...d.apply, ...d.createIfMissing]) await t.notThrowsAsync(validateKubeObject(obj), `${JSON.stringify(spec)}: ${obj.kind}/${obj.metadata.name}`);
   }
 });
 

@@ -32,7 +32,7 @@ test('the media container: non-root, RuntimeDefault seccomp, no privilege escala
 });
 
 test('HostNetwork pods break exactly baseline Host Namespaces and Host Ports, nothing else', (t) => {
-  const spec = pod({});
+  const spec = pod({ exposure: { mode: 'HostNetwork' } });
   const violations = checkPodSecurity(spec, 'restricted');
   t.deepEqual([...new Set(violations.map((v) => `${v.level}:${v.control}`))].sort(), ['baseline:Host Namespaces', 'baseline:Host Ports']);
   t.deepEqual(violations.filter((v) => v.control === 'Host Namespaces').map((v) => v.detail), ['spec.hostNetwork is true']);
@@ -46,7 +46,8 @@ test('HostNetwork pods break exactly baseline Host Namespaces and Host Ports, no
 test('the PodSecurity condition says which level the pods meet and what breaks the next', (t) => {
   const cond = (spec: object) => reconcileSpec(spec as never).conditions.find((c) => c.type === 'PodSecurity')!;
   t.like(cond({ exposure: perPod }), { status: 'True', reason: 'Restricted' });
-  const host = cond({});
+  t.like(cond({}), { status: 'True', reason: 'Restricted' }, 'the default, PodNetwork');
+  const host = cond({ exposure: { mode: 'HostNetwork' } });
   t.like(host, { status: 'False', reason: 'Privileged' });
   t.is(host.message, 'media pods meet PodSecurity privileged; baseline is broken by: Host Namespaces, Host Ports (exposure.mode HostNetwork)');
 });

@@ -22,16 +22,20 @@ const perPod = {
   },
 };
 
-test('an empty spec gives the full default set of objects', (t) => {
+test('the defaults (PodNetwork with its pod network) give the full default set of objects', (t) => {
   const d = reconcileSpec(undefined);
   t.true(d.valid);
   t.deepEqual(
     d.apply.map((o) => `${o.kind}/${o.metadata.name}`),
-    ['Service/media-nodes', 'Service/media', 'StatefulSet/media', 'PodDisruptionBudget/media'],
+    [
+      'Service/media-nodes', 'Service/media', 'Service/media-turn', 'StatefulSet/media',
+      'NetworkPolicy/media-dist', 'NetworkPolicy/media-api', 'NetworkPolicy/media-media', 'NetworkPolicy/media-metrics', 'NetworkPolicy/media-egress',
+      'PodDisruptionBudget/media',
+    ],
   );
   t.deepEqual(
     d.createIfMissing.map((o) => `${o.kind}/${o.metadata.name}`),
-    ['Secret/media-api-token', 'Secret/media-dist-cookie', 'Secret/media-secret-key-base'],
+    ['Secret/media-api-token', 'Secret/media-dist-cookie', 'Secret/media-secret-key-base', 'Secret/media-turn-secret'],
   );
   const sts = find(d, 'StatefulSet', 'media');
   t.is(sts.spec.replicas, 1);
@@ -116,8 +120,10 @@ test('user secret refs replace generated secrets', (t) => {
     apiTokenSecretRef: { name: 'my-token' },
     secretKeyBaseSecretRef: { name: 'kb', key: 'base' },
     dist: { cookieSecretRef: { name: 'cookie', key: 'c' } },
+    exposure: { podCidrs: ['10.244.0.0/16'], turn: { secretRef: { name: 'turn' } } },
   });
   const env = envOf(d);
+  t.deepEqual(env['FJ_WEBRTC_TURN_SECRET'], { secretKeyRef: { name: 'turn', key: 'secret' } });
   t.deepEqual(env['FJ_SERVER_API_TOKEN'], { secretKeyRef: { name: 'my-token', key: 'token' } });
   t.deepEqual(env['FJ_SECRET_KEY_BASE'], { secretKeyRef: { name: 'kb', key: 'base' } });
   t.deepEqual(env['FJ_DIST_COOKIE'], { secretKeyRef: { name: 'cookie', key: 'c' } });
@@ -165,8 +171,8 @@ test('webrtc ports: explicit range is passed through and opened as container por
 
 // [spec, FJ_WEBRTC_TURN_PORT, FJ_WEBRTC_TURN_IP, hostPort on the TURN container ports]
 const turnTable: [string, object, string, string, number | undefined][] = [
-  ['default (HostNetwork)', {}, '3478', '$(HOST_IP)', 3478],
-  ['HostNetwork, own port', { webrtc: { turnPort: 443 } }, '443', '$(HOST_IP)', 443],
+  ['HostNetwork', { exposure: { mode: 'HostNetwork' } }, '3478', '$(HOST_IP)', 3478],
+  ['HostNetwork, own port', { exposure: { mode: 'HostNetwork' }, webrtc: { turnPort: 443 } }, '443', '$(HOST_IP)', 443],
   ['ServicePerPod', { ...perPod }, '3478', '$(POD_NAME).rtc.example.com', undefined],
   ['ServicePerPod, own port and WebRTC range', { ...perPod, workers: 2, webrtc: { minPort: 40000, turnPort: 5349 } }, '5349', '$(POD_NAME).rtc.example.com', undefined],
 ];
@@ -198,8 +204,8 @@ for (const [what, spec, port, turnIp, hostPort] of turnTable) {
   });
 }
 
-test('HostNetwork mode (the default): node network, node IP announced, one pod per node', (t) => {
-  const d = reconcileSpec({ affinity: { podAntiAffinity: { requiredDuringSchedulingIgnoredDuringExecution: [{ topologyKey: 'zone' }] } } });
+test('HostNetwork mode: node network, node IP announced, one pod per node', (t) => {
+  const d = reconcileSpec({ exposure: { mode: 'HostNetwork' }, affinity: { podAntiAffinity: { requiredDuringSchedulingIgnoredDuringExecution: [{ topologyKey: 'zone' }] } } });
   const pod = podSpec(d);
   t.true(pod.hostNetwork);
   t.is(pod.dnsPolicy, 'ClusterFirstWithHostNet');
@@ -420,7 +426,7 @@ const invalidSpecs: [string, unknown, RegExp][] = [
   ['negative replicas', { replicas: -1 }, /spec\.replicas must be >= 0/],
   ['replicas as a string', { replicas: '3' }, /spec\.replicas must be an integer, got string/],
   ['unknown field', { replica: 3 }, /spec\.replica is not a known field/],
-  ['bad exposure mode', { exposure: { mode: 'NodePort' } }, /spec\.exposure\.mode must be one of HostNetwork, ServicePerPod/],
+  ['bad exposure mode', { exposure: { mode: 'NodePort' } }, /spec\.exposure\.mode must be one of PodNetwork, HostNetwork, ServicePerPod/],
   ['ServicePerPod without templates', { exposure: { mode: 'ServicePerPod' } }, /spec\.exposure\.hostTemplate is required with ServicePerPod/],
   ['unknown template variable', { exposure: { hostTemplate: '$(NODE_NAME):8080' } }, /uses \$\(NODE_NAME\)/],
   ['too few WebRTC ports', { workers: 4, webrtc: { minPort: 50000, maxPort: 50001 } }, /range 50000-50001 has 2 ports, fewer than the 4 workers/],

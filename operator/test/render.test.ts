@@ -86,17 +86,20 @@ test('render prints exactly what the controller applies to the API server (the b
 
 test('render: several clusters in one file, namespace from -n, stdin with -f -', async (t) => {
   const two = [
-    { apiVersion: API_VERSION, kind: KIND, metadata: { name: 'a' }, spec: { replicas: 1 } },
+    { apiVersion: API_VERSION, kind: KIND, metadata: { name: 'a' }, spec: { replicas: 1, exposure: { podCidrs: ['10.244.0.0/16'] } } },
     { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'unrelated' } },
-    { apiVersion: API_VERSION, kind: KIND, metadata: { name: 'b', namespace: 'other' } },
+    { apiVersion: API_VERSION, kind: KIND, metadata: { name: 'b', namespace: 'other' }, spec: { exposure: { mode: 'HostNetwork' } } },
   ].map((d) => stringify(d)).join('---\n');
   const r = runCli(['render', '-f', 'in.yaml', '-n', 'prod'], { 'in.yaml': two });
   t.is(r.code, 1, 'the skipped document is reported');
   t.regex(r.stderr, /document 2: not a fishjam-ts.dev\/v1alpha1 FishjamCluster/);
   const objs = docs(r.stdout);
   t.deepEqual([...new Set(objs.map((o) => `${o.metadata.namespace}/${o.metadata.labels['fishjam-ts.dev/cluster']}`))], ['prod/a', 'other/b']);
-  const { stdout } = await promisify(execFile)('sh', ['-c', `printf '%s' "$0" | ${process.execPath} bin/fishjam-operator.js render -f -`, stringify({ apiVersion: API_VERSION, kind: KIND, metadata: { name: 'c' } })], { cwd: operatorDir });
-  t.true(docs(stdout).some((o) => o.kind === 'StatefulSet' && o.metadata.name === 'c'));
+  const { stdout } = await promisify(execFile)('sh', ['-c', `printf '%s' "$0" | ${process.execPath} bin/fishjam-operator.js render -f -`, stringify({ apiVersion: API_VERSION, kind: KIND, metadata: { name: 'c' }, spec: { exposure: { podCidrs: ['10.42.0.0/16'] } } })], { cwd: operatorDir });
+  const c = docs(stdout);
+  t.true(c.some((o) => o.kind === 'StatefulSet' && o.metadata.name === 'c'));
+  t.true(c.some((o) => o.kind === 'Service' && o.metadata.name === 'c-turn'), 'PodNetwork, the default: the TURN Service');
+  t.regex(stdout, /Secret c-turn-secret \(key secret\)/, 'the generated TURN secret is listed, never printed');
 });
 
 const hostile: [string, string | (() => string), RegExp][] = [
@@ -105,6 +108,7 @@ const hostile: [string, string | (() => string), RegExp][] = [
   ['no name', stringify({ apiVersion: API_VERSION, kind: KIND, metadata: {} }), /metadata.name is required/],
   ['a name too long for pod names', stringify({ apiVersion: API_VERSION, kind: KIND, metadata: { name: 'x'.repeat(41) } }), /at most 40 characters/],
   ['an invalid spec', stringify({ apiVersion: API_VERSION, kind: KIND, metadata: { name: 'm' }, spec: { replicas: -3, httpPort: 'http' } }), /spec\.replicas/],
+  ['a PodNetwork spec without its pod network', stringify({ apiVersion: API_VERSION, kind: KIND, metadata: { name: 'm' }, spec: { replicas: 2 } }), /spec\.exposure\.podCidrs is required with PodNetwork/],
   ['a spec of the wrong type', stringify({ apiVersion: API_VERSION, kind: KIND, metadata: { name: 'm' }, spec: [1, 2] }), /spec/],
   ['an alias bomb', () => ['a: &a [x, x, x, x, x, x, x, x, x, x]', ...Array.from({ length: 9 }, (_, i) => `${'bcdefghij'[i]}: &${'bcdefghij'[i]} [${Array(10).fill(`*${'abcdefghi'[i]}`).join(', ')}]`)].join('\n'), /document 1:|not a/],
   ['too many documents', () => Array.from({ length: 101 }, () => 'a: 1').join('\n---\n'), /more than 100 documents/],
@@ -133,13 +137,13 @@ test('render: usage errors exit 2', (t) => {
   t.is(runCli(['render', '-f', 'x', '--operator-pod-labels', 'nonsense']).code, 2);
   t.is(runCli(['--help']).code, 0);
   // Flags override the environment: the image flag reaches the StatefulSet.
-  const r = runCli(['render', '-f', 'x', '--image=registry.example/media:9'], { x: stringify({ apiVersion: API_VERSION, kind: KIND, metadata: { name: 'm' } }) });
+  const r = runCli(['render', '-f', 'x', '--image=registry.example/media:9'], { x: stringify({ apiVersion: API_VERSION, kind: KIND, metadata: { name: 'm' }, spec: { exposure: { podCidrs: ['10.244.0.0/16'] } } }) });
   t.is(r.code, 0);
   t.is(docs(r.stdout).find((o) => o.kind === 'StatefulSet').spec.template.spec.containers[0].image, 'registry.example/media:9');
 });
 
 test('render is deterministic and needs no clock or randomness', (t) => {
-  const text = stringify({ apiVersion: API_VERSION, kind: KIND, metadata: { name: 'm', namespace: 'n' }, spec: { replicas: 3 } });
+  const text = stringify({ apiVersion: API_VERSION, kind: KIND, metadata: { name: 'm', namespace: 'n' }, spec: { replicas: 3, exposure: { podCidrs: ['10.244.0.0/16'] } } });
   const a = render(text, { operator: operatorDefaults, namespace: 'default' });
   const b = render(text, { operator: operatorDefaults, namespace: 'default', now: new Date() });
   t.is(a.yaml, b.yaml);

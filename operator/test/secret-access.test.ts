@@ -45,12 +45,13 @@ test('allowedClusters splits and trims', (t) => {
 
 test('referencedSecrets: generated ones by default, every user reference (tls, env) once', (t) => {
   t.deepEqual(referencedSecrets(resolveSpec('media', {}, operatorDefaults)).map((r) => [r.name, r.generated]), [
-    ['media-api-token', true], ['media-secret-key-base', true], ['media-dist-cookie', true],
+    ['media-api-token', true], ['media-secret-key-base', true], ['media-dist-cookie', true], ['media-turn-secret', true],
   ]);
   const spec = resolveSpec('media', {
     apiTokenSecretRef: { name: 'shared' },
     secretKeyBaseSecretRef: { name: 'shared', key: 'kb' },
     dist: { tls: { secretName: 'tls' } },
+    exposure: { mode: 'HostNetwork' },
     env: [{ name: 'A', valueFrom: { secretKeyRef: { name: 'db', key: 'p' } } }, { name: 'B', value: 'x' }, { name: 'C', valueFrom: { configMapKeyRef: { name: 'c', key: 'k' } } }],
   }, operatorDefaults);
   t.deepEqual(referencedSecrets(spec).map((r) => `${r.name}:${r.field}:${r.generated}`), [

@@ -6,7 +6,7 @@ import { EventRecorder, MAX_MESSAGE } from '../src/controller/events.js';
 import type { KubeApi } from '../src/controller/kube-api.js';
 import { statusWrite, type StatusWrite } from '../src/status/status-writes.js';
 import { makeCluster } from './cluster-fixture.js';
-import { podIp, silentLog, sleep, startHarness, waitFor, type Harness } from './controller-harness.js';
+import { podIp, silentLog, sleep, startHarness, waitFor, type Harness, withPodNetwork } from './controller-harness.js';
 
 const NS = 'live';
 const base: FishjamClusterStatus = { observedGeneration: 1, replicas: 2, readyNodes: 2, rooms: 1, peers: 2, forwardedTracks: 3, conditions: [] };
@@ -25,7 +25,7 @@ for (const [name, prev, next, last, now, want] of writeTable) {
 }
 
 const putCluster = (h: Harness, spec: Record<string, unknown>) =>
-  h.server.put({ apiVersion: API_VERSION, kind: KIND, metadata: { name: 'media', namespace: NS }, spec } as never);
+  h.server.put({ apiVersion: API_VERSION, kind: KIND, metadata: { name: 'media', namespace: NS }, spec: withPodNetwork(spec) } as never);
 const statusPatches = (h: Harness, since = 0) => h.server.requests.slice(since).filter((r) => r.method === 'PATCH' && r.path.endsWith('/fishjamclusters/media/status')).length;
 const events = (h: Harness) =>
   h.server.list('Event', NS).map((e: any) => ({ type: e.type, reason: e.reason, message: e.message, involved: e.involvedObject }));
@@ -67,7 +67,7 @@ test('Events: Created, Scaled, DrainStarted, DrainFinished on the FishjamCluster
   await waitFor('status of 2 ready nodes', () => (h.server.get(KIND, NS, 'media')?.['status'] as any)?.readyNodes === 2);
 
   h.nodes.node(podIp(1)).rooms = 1;
-  h.server.put({ ...h.server.get(KIND, NS, 'media')!, spec: { replicas: 1 } } as never);
+  h.server.put({ ...h.server.get(KIND, NS, 'media')!, spec: withPodNetwork({ replicas: 1 }) } as never);
   await waitFor('DrainStarted', () => events(h).find((e) => e.reason === 'DrainStarted'));
   t.regex(events(h).find((e) => e.reason === 'DrainStarted')!.message, /^draining media-1 before removing it \(removed at the latest after 40 s\)$/);
   h.nodes.node(podIp(1)).rooms = 0;
@@ -88,7 +88,7 @@ test('Events: InvalidSpec and ApplyFailed are warnings, recorded once however of
   t.regex(invalid.message, /spec\.webrtc\.maxPort/);
 
   h.server.failNext({ method: 'PATCH', path: /\/statefulsets\/media$/, status: 500, times: 4 });
-  h.server.put({ ...h.server.get(KIND, NS, 'media')!, spec: { replicas: 1 } } as never);
+  h.server.put({ ...h.server.get(KIND, NS, 'media')!, spec: withPodNetwork({ replicas: 1 }) } as never);
   await waitFor('StatefulSet after the retries', () => h.server.get('StatefulSet', NS, 'media'), 15_000);
   const failed = events(h).filter((e) => e.reason === 'ApplyFailed');
   t.is(failed.length, 1, 'four failures, one event');

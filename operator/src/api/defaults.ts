@@ -44,6 +44,16 @@ export interface ResolvedSpec {
     serviceAnnotations: Record<string, string>;
     externalTrafficPolicy: 'Local' | 'Cluster';
     loadBalancerClass: string | undefined;
+    /** PodNetwork only (empty otherwise) */
+    podCidrs: string[];
+    turn: {
+      address: string;
+      serviceType: 'LoadBalancer' | 'ClusterIP';
+      annotations: Record<string, string>;
+      externalTrafficPolicy: 'Local' | 'Cluster';
+      loadBalancerClass: string | undefined;
+      secret: Required<SecretKeyRef> & { generated: boolean };
+    };
   };
   webrtc: { minPort: number; maxPort: number; turnPort: number };
   networkPolicy: {
@@ -81,13 +91,18 @@ export const DEFAULTS = {
   apiTokenKey: 'token',
   cookieKey: 'cookie',
   secretKeyBaseKey: 'secretKeyBase',
+  turnSecretKey: 'secret',
 } as const;
 
 export const generatedSecretNames = (cluster: string) => ({
   apiToken: `${cluster}-api-token`,
   cookie: `${cluster}-dist-cookie`,
   secretKeyBase: `${cluster}-secret-key-base`,
+  turnSecret: `${cluster}-turn-secret`,
 });
+
+/** The exposure mode when the spec names none. */
+export const DEFAULT_EXPOSURE_MODE: ExposureMode = 'PodNetwork';
 
 /** One mediasoup worker per whole CPU the pod may use (limit, else request), at least one. */
 export function workersFor(resources: ResourceRequirements | undefined): number {
@@ -114,7 +129,11 @@ function secretRef(ref: SecretKeyRef | undefined, generatedName: string, default
 
 export function resolveSpec(name: string, spec: FishjamClusterSpec, op: OperatorDefaults): ResolvedSpec {
   const names = generatedSecretNames(name);
-  const mode = spec.exposure?.mode ?? 'HostNetwork';
+  const mode = spec.exposure?.mode ?? DEFAULT_EXPOSURE_MODE;
+  const clusterDomain = spec.dist?.clusterDomain ?? op.clusterDomain;
+  const podNetwork = mode === 'PodNetwork';
+  // In-cluster names of the client Service and the TURN Service; $(POD_NAMESPACE) is expanded by Kubernetes.
+  const serviceHost = (service: string) => `${service}.$(POD_NAMESPACE).svc.${clusterDomain}`;
   const httpPort = spec.httpPort ?? DEFAULTS.httpPort;
   const workers = spec.workers ?? workersFor(spec.resources);
   const minPort = spec.webrtc?.minPort ?? DEFAULTS.webrtcMinPort;
@@ -134,19 +153,30 @@ export function resolveSpec(name: string, spec: FishjamClusterSpec, op: Operator
       port: spec.dist?.port ?? DEFAULTS.distPort,
       portMapperPort: spec.dist?.portMapperPort ?? DEFAULTS.portMapperPort,
       pollingIntervalMs: spec.dist?.pollingIntervalMs ?? DEFAULTS.pollingIntervalMs,
-      clusterDomain: spec.dist?.clusterDomain ?? op.clusterDomain,
+      clusterDomain,
       tlsSecretName: spec.dist?.tls?.secretName,
     },
     exposure: {
       mode,
       // HostNetwork pods are reached at their node's address; ServicePerPod must name each pod's address
       // (validation requires the template there, so the fallback is never used for it).
-      hostTemplate: spec.exposure?.hostTemplate ?? `$(HOST_IP):${httpPort}`,
+      // PodNetwork pods share one HTTP entry, the client Service: any node forwards REST calls and proxies peer
+      // sockets to the room's node, so FJ_HOST need not name the pod (set it to an Ingress host in front of it).
+      hostTemplate: spec.exposure?.hostTemplate ?? (podNetwork ? `${serviceHost(name)}:${httpPort}` : `$(HOST_IP):${httpPort}`),
       announcedAddressTemplate: spec.exposure?.announcedAddressTemplate,
       serviceType: spec.exposure?.servicePerPod?.type ?? 'LoadBalancer',
       serviceAnnotations: copy(spec.exposure?.servicePerPod?.annotations ?? {}),
       externalTrafficPolicy: spec.exposure?.servicePerPod?.externalTrafficPolicy ?? 'Local',
       loadBalancerClass: spec.exposure?.servicePerPod?.loadBalancerClass,
+      podCidrs: podNetwork ? copy(spec.exposure?.podCidrs ?? []) : [],
+      turn: {
+        address: spec.exposure?.turn?.address ?? serviceHost(`${name}-turn`),
+        serviceType: spec.exposure?.turn?.serviceType ?? 'LoadBalancer',
+        annotations: copy(spec.exposure?.turn?.annotations ?? {}),
+        externalTrafficPolicy: spec.exposure?.turn?.externalTrafficPolicy ?? 'Local',
+        loadBalancerClass: spec.exposure?.turn?.loadBalancerClass,
+        secret: secretRef(spec.exposure?.turn?.secretRef, names.turnSecret, DEFAULTS.turnSecretKey),
+      },
     },
     webrtc: { minPort, maxPort: spec.webrtc?.maxPort ?? minPort + workers - 1, turnPort: spec.webrtc?.turnPort ?? DEFAULTS.turnPort },
     networkPolicy: {

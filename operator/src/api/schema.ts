@@ -144,9 +144,31 @@ export const specSchema: JsonSchema = {
       type: 'object',
       description: 'How clients reach each pod (REST redirects and WebRTC).',
       properties: {
-        mode: str('HostNetwork: pods use their node\'s network and IP. ServicePerPod: one Service per pod.', {
-          enum: ['HostNetwork', 'ServicePerPod'],
-        }),
+        mode: str(
+          'PodNetwork (default): pods on the pod network behind one cluster-wide TURN Service. HostNetwork: pods use their node\'s network and IP. ServicePerPod: one Service per pod.',
+          { enum: ['PodNetwork', 'HostNetwork', 'ServicePerPod'] },
+        ),
+        podCidrs: {
+          type: 'array',
+          description: 'PodNetwork (required there): the cluster\'s pod network CIDRs (IPv4, e.g. 10.244.0.0/16); the TURN servers relay only to these.',
+          maxItems: 16,
+          items: str('An IPv4 CIDR.', { pattern: '^[0-9]{1,3}(\\.[0-9]{1,3}){3}/[0-9]{1,2}$', maxLength: 18 }),
+        },
+        turn: {
+          type: 'object',
+          description: 'PodNetwork: the Service <name>-turn in front of every pod\'s TURN port, and the address clients are told.',
+          properties: {
+            address: str('FJ_WEBRTC_TURN_IP: the TURN Service\'s external IP or DNS name; default its in-cluster DNS name.', {
+              pattern: '^[A-Za-z0-9]([-A-Za-z0-9.]*[A-Za-z0-9])?$',
+              maxLength: 253,
+            }),
+            serviceType: str('Service type of the TURN Service.', { enum: ['LoadBalancer', 'ClusterIP'] }),
+            annotations: stringMap('Annotations of the TURN Service (cloud load balancer settings).'),
+            externalTrafficPolicy: str('Keeps client addresses with Local.', { enum: ['Local', 'Cluster'] }),
+            loadBalancerClass: str('loadBalancerClass of the TURN Service.', { minLength: 1 }),
+            secretRef: secretKeyRef('The TURN secret shared by every pod (key default "secret"); generated when absent.'),
+          },
+        },
         hostTemplate: str(
           'FJ_HOST of each pod; may use $(POD_NAME), $(POD_IP), $(HOST_IP), $(POD_NAMESPACE). Required for ServicePerPod.',
           { minLength: 1 },
@@ -169,6 +191,10 @@ export const specSchema: JsonSchema = {
         {
           rule: "!has(self.mode) || self.mode != 'ServicePerPod' || (has(self.hostTemplate) && has(self.announcedAddressTemplate))",
           message: 'ServicePerPod needs hostTemplate and announcedAddressTemplate',
+        },
+        {
+          rule: "(has(self.mode) && self.mode != 'PodNetwork') || (has(self.podCidrs) && size(self.podCidrs) > 0)",
+          message: 'PodNetwork (the default mode) needs podCidrs, the cluster\'s pod network',
         },
       ],
     },

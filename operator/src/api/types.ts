@@ -12,7 +12,7 @@ export interface SecretKeyRef {
   key?: string;
 }
 
-export type ExposureMode = 'HostNetwork' | 'ServicePerPod';
+export type ExposureMode = 'PodNetwork' | 'HostNetwork' | 'ServicePerPod';
 
 export interface ServicePerPodSpec {
   /** Service type of each per-pod Service; only LoadBalancer gives every pod its own public address. */
@@ -22,8 +22,24 @@ export interface ServicePerPodSpec {
   loadBalancerClass?: string;
 }
 
+/** PodNetwork: the one Service in front of every pod's TURN port, the cluster's TURN entry. */
+export interface TurnEntrySpec {
+  /** What clients are told (FJ_WEBRTC_TURN_IP): the Service's external IP or a DNS name for it. */
+  address?: string;
+  /** LoadBalancer (default) or ClusterIP (in-cluster clients only). */
+  serviceType?: 'LoadBalancer' | 'ClusterIP';
+  annotations?: Record<string, string>;
+  externalTrafficPolicy?: 'Local' | 'Cluster';
+  loadBalancerClass?: string;
+  /** The TURN secret shared by every pod; generated `<name>-turn-secret` when absent. */
+  secretRef?: SecretKeyRef;
+}
+
 export interface ExposureSpec {
   mode?: ExposureMode;
+  /** PodNetwork: the cluster's pod network(s); each pod's TURN server may relay only there. */
+  podCidrs?: string[];
+  turn?: TurnEntrySpec;
   /** FJ_HOST of each pod; may use $(POD_NAME), $(POD_IP), $(HOST_IP), $(POD_NAMESPACE). */
   hostTemplate?: string;
   /** FJ_WEBRTC_ANNOUNCED_IP in ServicePerPod mode (same variables as hostTemplate). HostNetwork announces the node IP. */

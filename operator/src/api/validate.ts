@@ -1,6 +1,7 @@
 // Whole-spec validation: the schema first (what the CRD also enforces), then rules across fields that the
 // CRD cannot express, or only with CEL that older clusters ignore. An invalid spec becomes a condition, never a crash.
-import { DEFAULTS, workersFor } from './defaults.js';
+import { DEFAULT_EXPOSURE_MODE, DEFAULTS, workersFor } from './defaults.js';
+import { podCidrProblem } from './pod-cidr.js';
 import { checkSchema, type FieldError } from './schema-check.js';
 import { specSchema } from './schema.js';
 import type { FishjamClusterSpec } from './types.js';
@@ -11,7 +12,8 @@ export const OPERATOR_ENV = [
   'FJ_SECRET_KEY_BASE', 'FJ_DIST_ENABLED', 'FJ_DIST_STRATEGY_NAME', 'FJ_DIST_MODE', 'FJ_DIST_NODE_NAME',
   'FJ_DIST_QUERY', 'FJ_DIST_COOKIE', 'FJ_DIST_MIN_PORT', 'FJ_DIST_MAX_PORT', 'FJ_DIST_POLLING_INTERVAL',
   'FJ_DIST_TLS_CERT_PATH', 'FJ_DIST_TLS_KEY_PATH', 'FJ_DIST_TLS_CA_PATH', 'FJ_WORKERS', 'FJ_WEBRTC_MIN_PORT',
-  'FJ_WEBRTC_MAX_PORT', 'FJ_WEBRTC_ANNOUNCED_IP', 'FJ_WEBRTC_TURN_PORT', 'FJ_WEBRTC_TURN_IP', 'FJ_DRAIN_TIMEOUT', 'POD_NAME', 'POD_IP', 'HOST_IP', 'POD_NAMESPACE',
+  'FJ_WEBRTC_MAX_PORT', 'FJ_WEBRTC_ANNOUNCED_IP', 'FJ_WEBRTC_TURN_PORT', 'FJ_WEBRTC_TURN_IP', 'FJ_WEBRTC_TURN_SECRET',
+  'FJ_WEBRTC_TURN_ALLOWED_PEER_CIDRS', 'FJ_DRAIN_TIMEOUT', 'POD_NAME', 'POD_IP', 'HOST_IP', 'POD_NAMESPACE',
 ] as const;
 
 const TEMPLATE_VARS = new Set(['POD_NAME', 'POD_IP', 'HOST_IP', 'POD_NAMESPACE']);
@@ -26,7 +28,29 @@ function templateErrors(path: string, template: string | undefined): FieldError[
 
 function crossFieldErrors(spec: FishjamClusterSpec): FieldError[] {
   const errors: FieldError[] = [];
-  const mode = spec.exposure?.mode ?? 'HostNetwork';
+  const mode = spec.exposure?.mode ?? DEFAULT_EXPOSURE_MODE;
+  if (mode === 'PodNetwork') {
+    const cidrs = spec.exposure?.podCidrs ?? [];
+    if (cidrs.length === 0) {
+      errors.push({
+        path: 'spec.exposure.podCidrs',
+        message: 'is required with PodNetwork (the default mode): the cluster\'s pod network, e.g. ["10.244.0.0/16"] on kind; or choose exposure.mode HostNetwork or ServicePerPod',
+      });
+    }
+    cidrs.forEach((cidr, i) => {
+      const problem = podCidrProblem(cidr);
+      if (problem) errors.push({ path: `spec.exposure.podCidrs[${i}]`, message: `${JSON.stringify(cidr)} ${problem}` });
+    });
+    if (spec.exposure?.announcedAddressTemplate) {
+      errors.push({ path: 'spec.exposure.announcedAddressTemplate', message: 'is only used with ServicePerPod; PodNetwork announces the pod IP and the TURN entry\'s address (exposure.turn.address)' });
+    }
+    if (spec.exposure?.servicePerPod) {
+      errors.push({ path: 'spec.exposure.servicePerPod', message: 'is only used with ServicePerPod; PodNetwork has one TURN Service (exposure.turn)' });
+    }
+  } else {
+    if (spec.exposure?.podCidrs) errors.push({ path: 'spec.exposure.podCidrs', message: `is only used with PodNetwork, not ${mode}` });
+    if (spec.exposure?.turn) errors.push({ path: 'spec.exposure.turn', message: `is only used with PodNetwork, not ${mode} (its pods each have their own TURN address)` });
+  }
   if (mode === 'ServicePerPod') {
     if (!spec.exposure?.hostTemplate) {
       errors.push({ path: 'spec.exposure.hostTemplate', message: 'is required with ServicePerPod (e.g. "$(POD_NAME).media.example.com:443")' });
@@ -92,7 +116,8 @@ export function turnRelayRange(env: readonly { name: string; value?: string }[])
 }
 
 export function validateSpec(spec: unknown): FieldError[] {
-  if (spec === undefined) return [];
+  // No spec at all is the defaults, which PodNetwork's rules apply to too.
+  if (spec === undefined) return crossFieldErrors({});
   const schemaErrors = checkSchema(spec, specSchema);
   // Cross-field rules assume the types are right; report type errors alone first.
   return schemaErrors.length > 0 ? schemaErrors : crossFieldErrors(spec as FishjamClusterSpec);

@@ -13,7 +13,7 @@ import { planScale, type ScalePlan } from './scale-down.js';
 import { referencedSecrets, type SecretReference } from './secret-access.js';
 import { generatedSecrets } from './secrets.js';
 import { serviceMonitor } from './service-monitor.js';
-import { clientService, headlessService, podServices } from './services.js';
+import { clientService, headlessService, podServices, turnService } from './services.js';
 import { specHash } from './spec-hash.js';
 import { statefulSet } from './statefulset.js';
 
@@ -112,6 +112,7 @@ export function desired(cluster: FishjamCluster, observed: Observed, operator: O
     clientService(ctx),
     // A pod being drained keeps its Service until the StatefulSet lets it go.
     ...podServices(ctx, plan.statefulSetReplicas),
+    ...turnService(ctx),
     statefulSet(ctx, plan.statefulSetReplicas),
     ...networkPolicies(ctx),
     ...podDisruptionBudget(ctx),
@@ -129,7 +130,15 @@ export function desired(cluster: FishjamCluster, observed: Observed, operator: O
   } else if (!spec.networkPolicy.enabled) {
     conditions.push({ type: CONDITION.networkPolicy, status: 'False', reason: 'Disabled', message: 'spec.networkPolicy.enabled is false' });
   } else {
-    conditions.push({ type: CONDITION.networkPolicy, status: 'True', reason: 'PoliciesApplied', message: 'ingress limited to the configured peers' });
+    conditions.push({
+      type: CONDITION.networkPolicy,
+      status: 'True',
+      reason: 'PoliciesApplied',
+      message:
+        spec.exposure.mode === 'PodNetwork'
+          ? 'ingress limited to the configured peers; WebRTC ports and UDP egress only between the media pods'
+          : 'ingress limited to the configured peers',
+    });
   }
   conditions.push(podSecurityCondition(find('StatefulSet', apply)));
   conditions.push(

@@ -16,7 +16,8 @@ export const objectNames = (cluster: string) => ({
   podService: (ordinal: number) => `${cluster}-${ordinal}`,
   pdb: cluster,
   serviceMonitor: cluster,
-  policy: (part: 'dist' | 'api' | 'media' | 'metrics') => `${cluster}-${part}`,
+  policy: (part: 'dist' | 'api' | 'media' | 'metrics' | 'egress') => `${cluster}-${part}`,
+  turn: `${cluster}-turn`,
 });
 
 /** The labels that select this cluster's pods; never change (a StatefulSet selector is immutable). */

@@ -1,5 +1,7 @@
-// NetworkPolicies for pod-network mode. Once any policy selects a pod, ingress not allowed by one of them is
+// NetworkPolicies for pod-network modes. Once any policy selects a pod, ingress not allowed by one of them is
 // dropped, so these four together are the pod's whole ingress allow-list. hostNetwork pods ignore policies.
+// PodNetwork mode adds an egress policy: the TURN relays inside the pods may send UDP only to the media pods'
+// WebRTC ports (and DNS), whatever else lives in the pod network.
 import type { NetworkPolicyPeer } from '../api/types.js';
 import type { KubeObject } from '../api/types.js';
 import { meta, type BuildContext } from './build-context.js';
@@ -36,6 +38,7 @@ export function operatorPeer(ctx: BuildContext): NetworkPolicyPeer {
 
 export function networkPolicies(ctx: BuildContext): KubeObject[] {
   const { spec } = ctx;
+  if (spec.exposure.mode === 'PodNetwork') return podNetworkPolicies(ctx);
   if (!spec.networkPolicy.enabled || spec.exposure.mode === 'HostNetwork') return [];
   const tcp = (port: number) => ({ protocol: 'TCP', port });
   const ownPods: NetworkPolicyPeer = { podSelector: { matchLabels: ctx.selector } };
@@ -57,5 +60,41 @@ export function networkPolicies(ctx: BuildContext): KubeObject[] {
       spec.networkPolicy.mediaFrom.length > 0 ? [rule(rtc, [ownPods])] : [],
     ),
     policy(ctx, 'metrics', [tcp(spec.metrics.port)], withOperator(spec.networkPolicy.metricsFrom)),
+  ];
+}
+
+/**
+ * PodNetwork: clients reach only the TURN port (through the TURN Service); the WebRTC ports take the relays of the
+ * cluster's own TURN servers, so only the media pods. Egress: the relays (and everything else in the pod) may send
+ * UDP only to the media pods' WebRTC ports and to DNS; TCP anywhere (webhooks, the dist link, REST forwarding; TURN
+ * makes no TCP relays).
+ */
+export function podNetworkPolicies(ctx: BuildContext): KubeObject[] {
+  const { spec } = ctx;
+  if (!spec.networkPolicy.enabled || spec.exposure.mode !== 'PodNetwork') return [];
+  const tcp = (port: number) => ({ protocol: 'TCP', port });
+  const ownPods: NetworkPolicyPeer = { podSelector: { matchLabels: ctx.selector } };
+  const udpRtc = webrtcPorts(ctx).map((p) => ({ protocol: 'UDP', port: p }));
+  const rtc = webrtcPorts(ctx).flatMap((p) => [{ protocol: 'UDP', port: p }, tcp(p)]);
+  const withOperator = (peers: NetworkPolicyPeer[]) => (peers.length > 0 ? [...peers, operatorPeer(ctx)] : []);
+  return [
+    policy(ctx, 'dist', [tcp(spec.dist.portMapperPort), tcp(spec.dist.port)], [ownPods]),
+    policy(ctx, 'api', [tcp(spec.httpPort)], spec.networkPolicy.apiFrom.length > 0 ? [...withOperator(spec.networkPolicy.apiFrom), ownPods] : []),
+    policy(ctx, 'media', [{ protocol: 'UDP', port: spec.webrtc.turnPort }, tcp(spec.webrtc.turnPort)], spec.networkPolicy.mediaFrom, [rule(rtc, [ownPods])]),
+    policy(ctx, 'metrics', [tcp(spec.metrics.port)], withOperator(spec.networkPolicy.metricsFrom)),
+    {
+      apiVersion: 'networking.k8s.io/v1',
+      kind: 'NetworkPolicy',
+      metadata: meta(ctx, ctx.names.policy('egress')),
+      spec: {
+        podSelector: { matchLabels: ctx.selector },
+        policyTypes: ['Egress'],
+        egress: [
+          { to: [ownPods], ports: udpRtc },
+          { ports: [{ protocol: 'UDP', port: 53 }, tcp(53)] },
+          { ports: [{ protocol: 'TCP' }] },
+        ],
+      },
+    },
   ];
 }

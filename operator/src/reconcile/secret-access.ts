@@ -24,6 +24,9 @@ export function referencedSecrets(spec: ResolvedSpec): SecretReference[] {
     { name: spec.apiToken.name, field: 'spec.apiTokenSecretRef', generated: spec.apiToken.generated },
     { name: spec.secretKeyBase.name, field: 'spec.secretKeyBaseSecretRef', generated: spec.secretKeyBase.generated },
     { name: spec.dist.cookie.name, field: 'spec.dist.cookieSecretRef', generated: spec.dist.cookie.generated },
+    ...(spec.exposure.mode === 'PodNetwork'
+      ? [{ name: spec.exposure.turn.secret.name, field: 'spec.exposure.turn.secretRef', generated: spec.exposure.turn.secret.generated }]
+      : []),
     ...(spec.dist.tlsSecretName ? [{ name: spec.dist.tlsSecretName, field: 'spec.dist.tls.secretName', generated: false }] : []),
     ...envSecretRefs(spec.env),
   ];

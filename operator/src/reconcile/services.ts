@@ -1,6 +1,7 @@
 // The headless Service (DNS discovery of every pod, ready or not), the client Service (REST across ready pods),
-// and in ServicePerPod mode one Service per pod carrying its HTTP, TURN and WebRTC ports. The TURN relay ports
-// (FJ_WEBRTC_TURN_PORT_RANGE) are not exposed: the relay only talks to the pod itself.
+// in ServicePerPod mode one Service per pod carrying its HTTP, TURN and WebRTC ports, and in PodNetwork mode one
+// TURN Service for the whole cluster. The TURN relay ports (FJ_WEBRTC_TURN_PORT_RANGE) are never exposed: a relay
+// only talks to the media pods.
 import type { KubeObject } from '../api/types.js';
 import { meta, type BuildContext } from './build-context.js';
 import { COMPONENT_LABEL } from './names.js';
@@ -41,6 +42,38 @@ export function clientService(ctx: BuildContext): KubeObject {
       ports: [{ name: 'http', port: ctx.spec.httpPort, targetPort: ctx.spec.httpPort, protocol: 'TCP' }],
     },
   };
+}
+
+/**
+ * PodNetwork: the cluster's one TURN entry, in front of every ready pod's TURN port (UDP and TCP; a mixed-protocol
+ * LoadBalancer needs Kubernetes >= 1.26). Whichever pod it picks accepts the client's credentials (one shared secret)
+ * and relays to the pod that holds the room (pod network allowed). Draining pods are not ready: new allocations
+ * avoid them.
+ */
+export function turnService(ctx: BuildContext): KubeObject[] {
+  const { exposure, webrtc } = ctx.spec;
+  if (exposure.mode !== 'PodNetwork') return [];
+  const lb = exposure.turn.serviceType === 'LoadBalancer';
+  return [
+    {
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: meta(ctx, ctx.names.turn, {
+        labels: { [COMPONENT_LABEL]: 'turn' },
+        ...(Object.keys(exposure.turn.annotations).length > 0 ? { annotations: exposure.turn.annotations } : {}),
+      }),
+      spec: {
+        type: exposure.turn.serviceType,
+        selector: ctx.selector,
+        ports: [
+          { name: 'turn-udp', port: webrtc.turnPort, targetPort: webrtc.turnPort, protocol: 'UDP' },
+          { name: 'turn-tcp', port: webrtc.turnPort, targetPort: webrtc.turnPort, protocol: 'TCP' },
+        ],
+        ...(lb ? { externalTrafficPolicy: exposure.turn.externalTrafficPolicy } : {}),
+        ...(lb && exposure.turn.loadBalancerClass ? { loadBalancerClass: exposure.turn.loadBalancerClass } : {}),
+      },
+    },
+  ];
 }
 
 export function podServices(ctx: BuildContext, podCount: number): KubeObject[] {

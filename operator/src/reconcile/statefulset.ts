@@ -23,8 +23,19 @@ export function distQuery(ctx: BuildContext): string {
 
 export function mediaEnv(ctx: BuildContext): EnvVar[] {
   const { spec } = ctx;
-  const hostNetwork = spec.exposure.mode === 'HostNetwork';
-  const announced = hostNetwork ? '$(HOST_IP)' : spec.exposure.announcedAddressTemplate!;
+  const { mode } = spec.exposure;
+  // WebRTC: HostNetwork announces the node IP, PodNetwork the pod IP (reached only through a TURN relay inside the
+  // cluster), ServicePerPod the pod's load balancer. TURN: the same address, except PodNetwork's one TURN entry.
+  const announced = mode === 'HostNetwork' ? '$(HOST_IP)' : mode === 'PodNetwork' ? '$(POD_IP)' : spec.exposure.announcedAddressTemplate!;
+  const turnAddress = mode === 'PodNetwork' ? spec.exposure.turn.address : announced;
+  const sharedTurn =
+    mode === 'PodNetwork'
+      ? [
+          // Every pod's coturn accepts credentials minted by any pod, and relays to any media pod but nowhere else.
+          secretEnv('FJ_WEBRTC_TURN_SECRET', spec.exposure.turn.secret),
+          plainEnv('FJ_WEBRTC_TURN_ALLOWED_PEER_CIDRS', spec.exposure.podCidrs.join(',')),
+        ]
+      : [];
   const tls = spec.dist.tlsSecretName
     ? [
         plainEnv('FJ_DIST_TLS_CERT_PATH', `${DIST_TLS_MOUNT}/tls.crt`),
@@ -60,9 +71,11 @@ export function mediaEnv(ctx: BuildContext): EnvVar[] {
     plainEnv('FJ_WEBRTC_MIN_PORT', spec.webrtc.minPort),
     plainEnv('FJ_WEBRTC_MAX_PORT', spec.webrtc.maxPort),
     plainEnv('FJ_WEBRTC_ANNOUNCED_IP', announced),
-    // Fishjam's web SDK only uses relay candidates: clients reach the node's TURN server at the same address.
-    plainEnv('FJ_WEBRTC_TURN_IP', announced),
+    // Fishjam's web SDK only uses relay candidates: clients reach the node's TURN server at the same address, or
+    // in PodNetwork mode the cluster's TURN Service.
+    plainEnv('FJ_WEBRTC_TURN_IP', turnAddress),
     plainEnv('FJ_WEBRTC_TURN_PORT', spec.webrtc.turnPort),
+    ...sharedTurn,
     plainEnv('FJ_DRAIN_TIMEOUT', spec.drainTimeoutSeconds),
     plainEnv('FJ_LOG_LEVEL', spec.logLevel),
     plainEnv('FJ_STRUCTURED_LOGGING', true),
