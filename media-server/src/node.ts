@@ -1,5 +1,6 @@
 // Builds one Fishjam node from a Config with real parts: worker pool -> rooms -> HTTP API and metrics.
 // main.ts runs one; tests build as many as they like in-process.
+import path from 'node:path';
 import http from 'node:http';
 import https from 'node:https';
 import { readFileSync } from 'node:fs';
@@ -38,6 +39,7 @@ import { ObservedNotificationHub, shareNotifications } from './cluster/cluster-n
 import { withEffectiveCookie } from './cluster/dist-cookie.js';
 import type { RoomService } from './rooms/room-service.js';
 import { ComponentManager } from './components/component-manager.js';
+import { Recordings } from './components/recordings.js';
 import { clusterOverviewSource } from './pages/cluster-overview.js';
 import { pageAccess } from './pages/page-access.js';
 import { loadStaticAssets } from './pages/static-assets.js';
@@ -186,6 +188,7 @@ export async function startNode(config: Config, logger: Logger): Promise<Fishjam
   const selfReport = () => ({ node: nodeName, host: config.host, ...localLoad(), receivedAt: Date.now() });
   const app = createHttpApp({
     hls: { folderOf: (roomId) => components.hls.folderOf(roomId), lowLatencyOf: (roomId) => components.hls.lowLatencyOf(roomId) },
+    recordings: new Recordings(path.join(config.resourcesBasePath, 'recordings'), (roomId) => components.hls.isLive(roomId)),
     serverApiToken: config.serverApiToken,
     logger,
     rooms,

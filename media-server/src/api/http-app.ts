@@ -12,6 +12,8 @@ import { mountHealthRoute, mountProbeRoutes, type HealthSource } from './routes/
 import { mountOpenApiRoute } from './routes/openapi-route.js';
 import { mountComponentRoutes } from './routes/component-routes.js';
 import { mountHlsRoutes, type HlsContentSource } from './routes/hls-routes.js';
+import { mountRecordingContentRoute, mountRecordingRoutes } from './routes/recording-routes.js';
+import type { Recordings } from '../components/recordings.js';
 import { mountRoomRoutes } from './routes/room-routes.js';
 import { mountClusterOverviewRoute, mountPageRoutes, type PagesDeps } from '../pages/page-routes.js';
 
@@ -36,6 +38,8 @@ export interface HttpAppDeps {
   readonly pages?: PagesDeps;
   /** the folders of live HLS components, for GET /hls (no auth, as the original) */
   readonly hls?: HlsContentSource;
+  /** what persistent HLS components left, for /recording */
+  readonly recordings?: Recordings;
 }
 
 export function createHttpApp(deps: HttpAppDeps): Koa {
@@ -58,6 +62,7 @@ export function createHttpApp(deps: HttpAppDeps): Koa {
   mountOpenApiRoute(open, deps.health.version);
   if (deps.pages) mountPageRoutes(open, deps.pages);
   if (deps.hls) mountHlsRoutes(open, deps.hls);
+  if (deps.recordings) mountRecordingContentRoute(open, deps.recordings);
   app.use(open.routes());
 
   const api = new Router();
@@ -65,6 +70,7 @@ export function createHttpApp(deps: HttpAppDeps): Koa {
   mountHealthRoute(api, deps.health);
   mountRoomRoutes(api, deps.rooms);
   mountComponentRoutes(api, deps.rooms);
+  if (deps.recordings) mountRecordingRoutes(api, deps.recordings);
   mountAdminRoutes(api, deps.startDrain, deps.drainStatus);
   if (deps.pages) mountClusterOverviewRoute(api, deps.pages.overview);
   app.use(api.routes());

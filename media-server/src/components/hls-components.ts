@@ -65,6 +65,11 @@ export class HlsComponents {
     return path.join(this.deps.resourcesBasePath, persistent ? 'recordings' : 'temporary_hls', roomId);
   }
 
+  /** Whether a room has an HLS component now (its recording is live: not listed or served by /recording). */
+  isLive(roomId: string): boolean {
+    return this.entries.has(roomId);
+  }
+
   /** The folder GET /hls serves for a room: only while its HLS component lives. */
   folderOf(roomId: string): string | undefined {
     const entry = this.entries.get(roomId);

@@ -2,7 +2,7 @@
 // served: the (already URL-decoded) name must be one plain path segment (no "/", "\", NUL, "." or ".."; at most
 // MAX_FILENAME_LENGTH bytes), the file is opened without following a symlink as its last component and must be a
 // regular file whose real path, read back from /proc/self/fd, lies directly inside the folder's real path (so a
-// symlinked folder or file planted by whoever can write there leads nowhere).
+// symlinked folder or file planted by whoever can write there leads nowhere; the folder itself must not be a symlink).
 import { constants } from 'node:fs';
 import { open, readlink, realpath, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
@@ -32,6 +32,8 @@ export async function openHlsFile(dir: string, name: string): Promise<OpenedHlsF
   let realDir: string;
   try {
     realDir = await realpath(dir);
+    // the folder itself must not be a symlink (one planted in its place would lead anywhere)
+    if (realDir !== path.join(await realpath(path.dirname(dir)), path.basename(dir))) return { ok: false, reason: 'missing' };
   } catch {
     return { ok: false, reason: 'missing' };
   }
