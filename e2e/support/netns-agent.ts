@@ -5,6 +5,7 @@
 import readline from 'node:readline';
 import WebSocket from 'ws';
 import { decodePeerMessage, encodePeerMessage } from '../../media-server/src/proto/index.js';
+import { relayMedia, turnProbe, type RelayMediaOp, type TurnProbeOp } from './relay-client.js';
 
 interface HttpOp {
   op: 'http';
@@ -41,7 +42,7 @@ interface ManyOp {
   concurrency: number;
   timeoutMs: number;
 }
-type Request = { id: number } & (HttpOp | PeerJoinOp | BurstOp | WatchOp | ManyOp);
+type Request = { id: number } & (HttpOp | PeerJoinOp | BurstOp | WatchOp | ManyOp | RelayMediaOp | TurnProbeOp);
 
 export interface HttpResult {
   status: number;
@@ -180,6 +181,10 @@ async function run(request: Request): Promise<unknown> {
       return watchHealth(request);
     case 'requests':
       return requests(request);
+    case 'relayMedia':
+      return relayMedia(request);
+    case 'turnProbe':
+      return turnProbe(request);
   }
 }
 

@@ -104,11 +104,13 @@ export interface Dns {
   stop(): Promise<void>;
 }
 
-export async function startDnsmasq(ns: string, listenIp: string, name: string, ips: string[]): Promise<Dns> {
+/** `extra`: more names with fixed addresses (e.g. a Service name standing in for a load balancer). */
+export async function startDnsmasq(ns: string, listenIp: string, name: string, ips: string[], extra: Record<string, string[]> = {}): Promise<Dns> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'fjc-dns-'));
   chmodSync(dir, 0o755);
   const hostsFile = path.join(dir, 'hosts');
-  const write = (list: string[]) => writeFileSync(hostsFile, list.map((a) => `${a} ${name}\n`).join(''), { mode: 0o644 });
+  const fixed = Object.entries(extra).flatMap(([n, list]) => list.map((a) => `${a} ${n}\n`)).join('');
+  const write = (list: string[]) => writeFileSync(hostsFile, list.map((a) => `${a} ${name}\n`).join('') + fixed, { mode: 0o644 });
   write(ips);
   const child = spawn(
     'ip',

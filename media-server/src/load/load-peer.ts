@@ -28,6 +28,20 @@ export interface LoadPeerOptions {
   /** tracks this peer publishes (none: a subscriber) */
   publish: { video?: VideoShape; audio?: boolean };
   timeoutMs?: number;
+  /**
+   * Use only relay candidates from the TURN servers the server names in offerData (UDP), as the web SDK does
+   * (iceTransportPolicy "relay"); by default the peer reaches the node's WebRTC ports directly.
+   */
+  relay?: boolean;
+}
+
+/** A TURN server as the server names it in offerData (integratedTurnServers). */
+export interface OfferedTurnServer {
+  serverAddr: string;
+  serverPort: number;
+  transport: 'udp' | 'tcp';
+  username: string;
+  password: string;
 }
 
 type MediaEvent = { type: string; data?: any };
@@ -70,11 +84,14 @@ export class LoadPeer {
   private readonly pumps: Pump[] = [];
   private readonly ownMids = new Map<string, string>(); // mid -> trackId, once the first offer assigned mids
   private readonly ownTracks: { trackId: string; transceiver: ReturnType<RTCPeerConnection['addTransceiver']> }[] = [];
+  private readonly pendingTracks: { trackId: string; track: MediaStreamTrack }[] = [];
   private ws: WebSocket | undefined;
   private negotiation: Promise<void> = Promise.resolve();
   private answered: (() => void) | undefined;
   private counting = false;
   private closed = false;
+  /** the TURN servers of the first offerData (relay peers use them) */
+  turnServers: OfferedTurnServer[] | undefined;
   /** the last error of a negotiation (the peer goes on; the report shows it) */
   error: string | undefined;
   negotiations = 0;
@@ -145,17 +162,21 @@ export class LoadPeer {
     const { video, audio } = this.options.publish;
     if (video) {
       const track = new MediaStreamTrack({ kind: 'video' });
-      this.ownTracks.push({ trackId: `${this.options.label}-video`, transceiver: this.pc.addTransceiver(track, { direction: 'sendonly' }) });
+      this.pendingTracks.push({ trackId: `${this.options.label}-video`, track });
       this.pumps.push(vp8Pump(track, video));
     }
     if (audio) {
       const track = new MediaStreamTrack({ kind: 'audio' });
-      this.ownTracks.push({ trackId: `${this.options.label}-audio`, transceiver: this.pc.addTransceiver(track, { direction: 'sendonly' }) });
+      this.pendingTracks.push({ trackId: `${this.options.label}-audio`, track });
       this.pumps.push(opusPump(track));
     }
+    // A relay peer adds its tracks at the first offerData, as the SDK does: the transport (and its ICE agent) is made
+    // with the first transceiver and must already know the TURN servers that offerData names.
+    if (!this.options.relay) this.addPendingTracks();
+    const publishing = this.pendingTracks.length + this.ownTracks.length > 0;
     // A publisher asks for a negotiation; a subscriber in a room with tracks gets offerData without asking.
-    if (this.ownTracks.length > 0) this.sendMediaEvent({ type: 'custom', data: { type: 'renegotiateTracks' } });
-    if (this.ownTracks.length > 0 || events.some((e) => e.type === 'offerData') || (await this.roomHasTracks(events))) {
+    if (publishing) this.sendMediaEvent({ type: 'custom', data: { type: 'renegotiateTracks' } });
+    if (publishing || events.some((e) => e.type === 'offerData') || (await this.roomHasTracks(events))) {
       await withTimeout(Promise.race([firstAnswer, closedEarly]), this.timeoutMs, 'the first sdpAnswer');
       await this.connected();
     }
@@ -204,6 +225,11 @@ export class LoadPeer {
   private onMediaEvent(event: MediaEvent): void {
     if (event.type === 'offerData') {
       const tracksTypes = (event.data?.tracksTypes ?? {}) as { audio?: number; video?: number };
+      if (this.turnServers === undefined) {
+        this.turnServers = (event.data?.integratedTurnServers ?? []) as OfferedTurnServer[];
+        // Before the first offer, which gathers the candidates.
+        if (this.options.relay) this.useRelay(this.turnServers);
+      }
       this.negotiation = this.negotiation.then(() => this.offer(tracksTypes)).catch((error: Error) => void (this.error = error.message));
     } else if (event.type === 'sdpAnswer') {
       const sdp = event.data?.sdp as string;
@@ -220,6 +246,29 @@ export class LoadPeer {
     }
   }
 
+  private addPendingTracks(): void {
+    for (const { trackId, track } of this.pendingTracks.splice(0)) {
+      this.ownTracks.push({ trackId, transceiver: this.pc.addTransceiver(track, { direction: 'sendonly' }) });
+    }
+  }
+
+  private useRelay(servers: OfferedTurnServer[]): void {
+    const udp = servers.filter((s) => s.transport === 'udp');
+    this.pc.setConfiguration({
+      ...this.pc.config,
+      iceTransportPolicy: 'relay',
+      iceServers: udp.map((s) => ({ urls: `turn:${s.serverAddr}:${s.serverPort}?transport=udp`, username: s.username, credential: s.password })),
+    });
+  }
+
+  /** The local and remote candidates of the selected ICE pair (a relay peer's local one is its TURN relay). */
+  selectedPair(): { local: { type: string; host: string; port: number }; remote: { type: string; host: string; port: number } } | undefined {
+    const pair = (this.pc.iceTransports[0]?.connection as unknown as { nominated?: { localCandidate: any; remoteCandidate: any } })?.nominated;
+    if (!pair) return undefined;
+    const c = (x: any) => ({ type: String(x.type), host: String(x.host), port: Number(x.port) });
+    return { local: c(pair.localCandidate), remote: c(pair.remoteCandidate) };
+  }
+
   private ownSsrc(ssrc: number): boolean {
     return this.ownTracks.some((t) => t.transceiver.sender.ssrc === ssrc);
   }
@@ -227,6 +276,7 @@ export class LoadPeer {
   /** Enough recvonly transceivers for the tracks the server has for us, then our offer. */
   private async offer(tracksTypes: { audio?: number; video?: number }): Promise<void> {
     if (this.closed) return;
+    this.addPendingTracks();
     for (const kind of ['audio', 'video'] as const) {
       const have = this.pc.getTransceivers().filter((t) => t.kind === kind && t.direction === 'recvonly').length;
       for (let i = have; i < (tracksTypes[kind] ?? 0); i++) this.pc.addTransceiver(kind, { direction: 'recvonly' });
