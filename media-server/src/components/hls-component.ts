@@ -1,25 +1,25 @@
-// One HLS component: its folder, the tracks it records (given by the caller, already filtered by subscription), and
-// the ffmpeg runs (hls-session.ts) over them. ffmpeg cannot take inputs that come and go, so when the set of tracks
-// changes (settled for SETTLE_MS) the current run is stopped and a new one starts, numbering its segments on from the
-// last one; players see a new init segment. A run that dies by itself is started again after RESTART_DELAY_MS; after
-// MAX_FAILURES such runs in a row without a segment the component is reported crashed.
-import { mkdir, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+// One HLS component: its folder, the tracks it records (given by the caller, already filtered by subscription), the
+// ffmpeg runs (hls-session.ts) over them and the writer (hls-writer.ts) that turns their output into the playlist,
+// segments and parts. ffmpeg cannot take inputs that come and go, so when the set of tracks changes (settled for
+// SETTLE_MS) the current run is stopped and a new one starts: the playlist goes on with a discontinuity and the new
+// run's init segment. A run that dies by itself is started again after RESTART_DELAY_MS; after MAX_FAILURES such
+// runs in a row without a segment the component is reported crashed.
+import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import type { RoomMedia } from '../sfu/room-media.js';
-import { MASTER_PLAYLIST, SEGMENT_SECONDS } from './hls-ffmpeg-command.js';
+import { MASTER_PLAYLIST } from './hls-ffmpeg-command.js';
 import { codecsOfInit, masterPlaylist } from './hls-master-playlist.js';
 import type { HlsSpec } from './hls-options.js';
+import type { HlsSegment } from './hls-playlist.js';
 import { HlsSession, type SourceTrack } from './hls-session.js';
-import type { LlSegment } from './ll-hls-playlist.js';
-import { LL_FRAGMENT_SECONDS, LlHlsWriter } from './ll-hls-writer.js';
+import { FRAGMENT_SECONDS, HlsWriter, LL_FRAGMENT_SECONDS } from './hls-writer.js';
 
 /** Tracks one HLS component records at most (each one is a consumer, a port pair and an ffmpeg input). */
 export const MAX_HLS_TRACKS = 32;
 const SETTLE_MS = 1000;
 const RESTART_DELAY_MS = 2000;
 const MAX_FAILURES = 5;
-const POLL_MS = 500;
 
 export interface HlsComponentDeps {
   readonly media: RoomMedia;
@@ -37,6 +37,8 @@ export interface HlsComponentDeps {
 }
 
 export class HlsComponent {
+  /** cuts ffmpeg's fragmented MP4 into segments (and parts), keeps the playlist, answers blocking requests */
+  readonly writer: HlsWriter;
   private session: HlsSession | undefined;
   private sessionKey = '';
   private run = 0;
@@ -44,18 +46,15 @@ export class HlsComponent {
   private playable = false;
   private stopped = false;
   private settleTimer: NodeJS.Timeout | undefined;
-  private pollTimer: NodeJS.Timeout | undefined;
   private reconciling: Promise<void> | undefined;
   private again = false;
-  /** the run whose codecs the master playlist names (low latency) */
+  /** the run whose codecs the master playlist names */
   private masterRun = 0;
-  /** low latency: cuts ffmpeg's fragmented MP4 into parts and segments, and answers blocking requests */
-  readonly ll: LlHlsWriter | undefined;
 
   private constructor(private readonly deps: HlsComponentDeps) {
-    if (deps.spec.lowLatency) {
-      this.ll = new LlHlsWriter(deps.dir, deps.spec.targetWindowDuration, deps.logger, (segment, bytes, run) => this.llSegment(segment, bytes, run));
-    }
+    this.writer = new HlsWriter(deps.dir, deps.spec.lowLatency, deps.spec.targetWindowDuration, deps.logger, (segment, bytes, run) =>
+      this.segmentDone(segment, bytes, run),
+    );
   }
 
   static async create(deps: HlsComponentDeps): Promise<HlsComponent> {
@@ -68,6 +67,11 @@ export class HlsComponent {
 
   get dir(): string {
     return this.deps.dir;
+  }
+
+  /** The low-latency state (blocking reloads, delta playlists), if this component is low latency. */
+  get ll(): HlsWriter | undefined {
+    return this.deps.spec.lowLatency ? this.writer : undefined;
   }
 
   get isPlayable(): boolean {
@@ -86,11 +90,10 @@ export class HlsComponent {
   async stop(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.settleTimer);
-    clearInterval(this.pollTimer);
     await this.reconciling?.catch(() => undefined);
     await this.session?.stop();
     this.session = undefined;
-    this.ll?.close();
+    this.writer.close();
     if (!this.deps.spec.persistent) await rm(this.deps.dir, { recursive: true, force: true }).catch(() => undefined);
   }
 
@@ -102,7 +105,7 @@ export class HlsComponent {
       return;
     }
     this.reconciling = this.reconcileOnce()
-      .catch((error: Error) => this.deps.logger.error({ err: error.message }, 'HLS could not follow the room\'s tracks'))
+      .catch((error: Error) => this.deps.logger.error({ err: error.message }, "HLS could not follow the room's tracks"))
       .finally(() => {
         this.reconciling = undefined;
         if (this.again) {
@@ -119,33 +122,24 @@ export class HlsComponent {
     const previous = this.session;
     this.session = undefined;
     this.sessionKey = '';
-    clearInterval(this.pollTimer);
     if (previous) await previous.stop();
     if (this.stopped || tracks.length === 0) return;
     const run = ++this.run;
-    const output = {
-      fragmentSeconds: this.ll ? LL_FRAGMENT_SECONDS : undefined,
-      dir: this.deps.dir,
-      run,
-      startNumber: await nextSegmentNumber(this.deps.dir),
-      windowSegments: this.deps.spec.targetWindowDuration === null ? null : Math.max(1, Math.ceil(this.deps.spec.targetWindowDuration / SEGMENT_SECONDS)),
-    };
-    if (this.stopped) return;
-    const sink = this.ll?.startRun(run);
-    const session = await HlsSession.start(this.deps.media, tracks, output, this.deps.ffmpegPath, this.deps.componentId, sink?.push);
+    const lowLatency = this.deps.spec.lowLatency;
+    const output = { fragmentSeconds: lowLatency ? LL_FRAGMENT_SECONDS : FRAGMENT_SECONDS, keyframeSeconds: lowLatency ? 1 : 2 };
+    const sink = this.writer.startRun(run);
+    const session = await HlsSession.start(this.deps.media, tracks, output, this.deps.ffmpegPath, this.deps.componentId, lowLatency, sink.push);
     if (this.stopped) {
       await session.stop();
       return;
     }
     this.session = session;
     this.sessionKey = key;
-    this.deps.logger.info({ run, tracks: tracks.length, startNumber: output.startNumber }, 'HLS ffmpeg started');
-    if (!this.ll) this.watchFirstSegment(session, run, output.startNumber);
+    this.deps.logger.info({ run, tracks: tracks.length }, 'HLS ffmpeg started');
     void session.exited.then((exit) => {
       if (exit.stopped || this.stopped || this.session !== session) return;
       this.session = undefined;
       this.sessionKey = '';
-      clearInterval(this.pollTimer);
       session.closeMedia();
       const how = exit.code === null ? `signal ${exit.signal}` : `exit code ${exit.code}`;
       const reason = `ffmpeg ended with ${how}: ${lastLine(session.stderrTail())}`;
@@ -162,58 +156,25 @@ export class HlsComponent {
   }
 
   /**
-   * Polls for this run's first segment; then the master playlist is written (with this run's codecs), the component
-   * is playable, and keyframes are asked for at segment pace.
+   * A segment is complete. The first of each run writes the master playlist (with that run's codecs); then the run
+   * is known to work, keyframes are asked for at segment pace, and the component is playable.
    */
-  private watchFirstSegment(session: HlsSession, run: number, startNumber: number): void {
-    const segment = path.join(this.deps.dir, `segment_${startNumber}.m4s`);
-    let busy = false;
-    this.pollTimer = setInterval(() => {
-      if (busy) return;
-      busy = true;
-      void this.writeMasterAfter(run, segment).then(
-        () => {
-          busy = false;
-          if (this.session !== session) return;
-          clearInterval(this.pollTimer);
-          this.segmentWritten(session);
-        },
-        () => {
-          busy = false;
-        },
-      );
-    }, POLL_MS);
-    this.pollTimer.unref();
-  }
-
-  /** A segment of the current run exists: the run works, the component is playable. */
-  private segmentWritten(session: HlsSession): void {
-    this.failures = 0;
-    session.playable();
-    if (!this.playable && !this.stopped) {
-      this.playable = true;
-      this.deps.onPlayable();
-    }
-  }
-
-  /** Low latency: a segment is complete. The first of each run writes the master playlist with that run's codecs. */
-  private llSegment(segment: LlSegment, bytes: number, run: number): void {
+  private segmentDone(segment: HlsSegment, bytes: number, run: number): void {
     const session = this.session;
-    if (run !== this.run || !session || this.stopped) return;
-    if (this.masterRun === run) return;
+    if (run !== this.run || !session || this.stopped || this.masterRun === run) return;
     this.masterRun = run;
     void this.writeMaster(run, (bytes * 8) / Math.max(0.1, segment.duration)).then(
       () => {
-        if (this.session === session) this.segmentWritten(session);
+        if (this.session !== session || this.stopped) return;
+        this.failures = 0;
+        session.playable();
+        if (!this.playable) {
+          this.playable = true;
+          this.deps.onPlayable();
+        }
       },
-      (error: Error) => this.deps.logger.error({ err: error.message }, 'LL-HLS: master playlist not written'),
+      (error: Error) => this.deps.logger.error({ err: error.message }, 'HLS: master playlist not written'),
     );
-  }
-
-  /** Regular HLS: rejects while the segment is not there yet. */
-  private async writeMasterAfter(run: number, segment: string): Promise<void> {
-    const { size } = await stat(segment);
-    await this.writeMaster(run, (size * 8) / SEGMENT_SECONDS);
   }
 
   private async writeMaster(run: number, bandwidth: number): Promise<void> {
@@ -223,15 +184,6 @@ export class HlsComponent {
     await writeFile(`${master}.tmp`, masterPlaylist(codecsOfInit(init), bandwidth));
     await rename(`${master}.tmp`, master);
   }
-}
-
-async function nextSegmentNumber(dir: string): Promise<number> {
-  let next = 0;
-  for (const name of await readdir(dir).catch(() => [] as string[])) {
-    const m = /^segment_(\d+)\.m4s$/.exec(name);
-    if (m) next = Math.max(next, Number(m[1]) + 1);
-  }
-  return next;
 }
 
 function lastLine(text: string): string {

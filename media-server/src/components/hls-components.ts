@@ -27,6 +27,8 @@ interface Entry {
   readonly origins: Set<string>;
   component: HlsComponent | undefined;
   stopped: boolean;
+  /** the start (folder made, component created) */
+  started: Promise<void>;
 }
 
 export interface HlsComponentsDeps {
@@ -41,6 +43,8 @@ export interface HlsComponentsDeps {
 export class HlsComponents {
   /** roomId -> its HLS component */
   private readonly entries = new Map<string, Entry>();
+  /** roomId -> the stop of its earlier HLS components, until done (bounded: one per room, removed when done) */
+  private readonly stopping = new Map<string, Promise<void>>();
 
   constructor(private readonly deps: HlsComponentsDeps) {
     deps.bus.subscribe((event) => {
@@ -82,12 +86,24 @@ export class HlsComponents {
     return entry?.component && !entry.stopped ? entry.component.ll : undefined;
   }
 
-  /** Starts the component (its folder is made first); resolves when it runs or failed (then it is removed, crashed). */
-  async start(room: Room, componentId: string, spec: HlsSpec, properties: Record<string, unknown>): Promise<void> {
-    const entry: Entry = { roomId: room.id, componentId, spec, properties, origins: new Set(), component: undefined, stopped: false };
+  /**
+   * Starts the component (its folder is made first, once an earlier HLS of the same room has finished with that
+   * folder); resolves when it runs or failed (then it is removed, crashed).
+   */
+  start(room: Room, componentId: string, spec: HlsSpec, properties: Record<string, unknown>): Promise<void> {
+    const entry: Entry = { roomId: room.id, componentId, spec, properties, origins: new Set(), component: undefined, stopped: false, started: Promise.resolve() };
     this.entries.set(room.id, entry);
+    entry.started = this.run(room, entry);
+    return entry.started;
+  }
+
+  private async run(room: Room, entry: Entry): Promise<void> {
+    const { componentId, spec, properties } = entry;
     const log = this.deps.logger.child({ room: room.id, component: componentId });
     try {
+      // a component deleted just before may still be stopping its ffmpeg and removing this very folder
+      await this.stopping.get(room.id);
+      if (entry.stopped) return;
       const component = await HlsComponent.create({
         media: room.media,
         componentId,
@@ -106,11 +122,13 @@ export class HlsComponents {
           void this.stop(room.id, componentId).then(() => this.deps.registry.removeComponent(room.id, componentId, true));
         },
       });
-      if (entry.stopped || room.media.closed) {
-        await component.stop();
+      // stop() waits for this start and then stops what it made
+      entry.component = component;
+      if (entry.stopped) return;
+      if (room.media.closed) {
+        void this.stop(room.id, componentId);
         return;
       }
-      entry.component = component;
       component.refresh();
     } catch (error) {
       if (entry.stopped || room.media.closed) return;
@@ -137,7 +155,17 @@ export class HlsComponents {
     if (!entry || (componentId !== undefined && entry.componentId !== componentId)) return;
     entry.stopped = true;
     this.entries.delete(roomId);
-    await entry.component?.stop();
+    const done = (async () => {
+      await entry.started.catch(() => undefined);
+      await entry.component?.stop();
+    })();
+    // later components of the room wait for this one (and any before it) to be done with the folder
+    const all = Promise.all([this.stopping.get(roomId), done]).then(() => undefined);
+    this.stopping.set(roomId, all);
+    void all.finally(() => {
+      if (this.stopping.get(roomId) === all) this.stopping.delete(roomId);
+    });
+    await all;
   }
 
   async stopAll(): Promise<void> {

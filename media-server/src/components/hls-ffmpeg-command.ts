@@ -4,16 +4,12 @@
 //   publisher, asked for by the caller with consumer.requestKeyFrame()). Several are decoded, scaled into a grid on
 //   one COMPOSED_WIDTH x COMPOSED_HEIGHT picture (xstack) and encoded as H264 constrained baseline.
 // - Audio (Opus) is decoded, mixed when there are several tracks (amix), and encoded as AAC-LC.
-// - Output: CMAF/fMP4 HLS by ffmpeg's hls muxer, master playlist `index.m3u8` (the name players ask for), media
-//   playlist `stream.m3u8` (the master is written by hls-master-playlist.ts), init `header_<run>.mp4`, segments `segment_<n>.m4s` numbered on from `startNumber` so a
-//   restarted ffmpeg (the set of tracks changed) continues the sequence instead of overwriting earlier segments.
+// - Output: fragmented MP4 (CMAF-style) on stdout, cut into HLS segments and parts by hls-writer.ts.
 // - `-localaddr 127.0.0.1`: ffmpeg's RTP sockets listen on loopback only (never on the address TURN relays to), and
 //   nothing secret is on the command line.
 
 export const MASTER_PLAYLIST = 'index.m3u8';
 export const MEDIA_PLAYLIST = 'stream.m3u8';
-/** The original's target duration; a segment ends at the first keyframe past it. */
-export const SEGMENT_SECONDS = 6;
 export const COMPOSED_WIDTH = 1280;
 export const COMPOSED_HEIGHT = 720;
 export const COMPOSED_FPS = 24;
@@ -31,18 +27,10 @@ export interface HlsInput {
 }
 
 export interface HlsOutput {
-  /** the folder the files go to (absolute) */
-  readonly dir: string;
-  /** distinguishes the init segment of each ffmpeg run */
-  readonly run: number;
-  readonly startNumber: number;
-  /** segments kept in the media playlist; null: all of them */
-  readonly windowSegments: number | null;
-  /**
-   * low latency: fragmented MP4 on stdout instead (a fragment at each keyframe and every `fragmentSeconds`), cut into
-   * parts and segments by ll-hls-writer.ts
-   */
-  readonly fragmentSeconds?: number;
+  /** ffmpeg cuts a fragment at each keyframe and at least this often (seconds) */
+  readonly fragmentSeconds: number;
+  /** a composed picture gets a keyframe this often (seconds): segments are cut at keyframes */
+  readonly keyframeSeconds: number;
 }
 
 export function hlsSdp(inputs: readonly HlsInput[]): string {
@@ -93,7 +81,7 @@ export function hlsFfmpegArgs(inputs: readonly HlsInput[], output: HlsOutput): s
     }
     const cells = Array.from({ length: videos }, (_, i) => `[v${i}]`).join('');
     filters.push(`${cells}xstack=inputs=${videos}:layout=${layout.join('|')}:fill=black,pad=${COMPOSED_WIDTH}:${COMPOSED_HEIGHT}:0:0:black,format=yuv420p[vout]`);
-    const gop = String(COMPOSED_FPS * (output.fragmentSeconds !== undefined ? 1 : 2));
+    const gop = String(Math.max(1, Math.round(COMPOSED_FPS * output.keyframeSeconds)));
     args.push(
       '-map', '[vout]',
       '-c:v', 'libx264', '-preset', 'veryfast', '-tune', 'zerolatency', '-profile:v', 'baseline',
@@ -109,30 +97,13 @@ export function hlsFfmpegArgs(inputs: readonly HlsInput[], output: HlsOutput): s
   }
   if (audios > 0) args.push('-c:a', 'aac', '-b:a', '128k', '-ar', '48000', '-ac', '2');
   if (filters.length > 0) args.splice(args.indexOf('-map'), 0, '-filter_complex', filters.join(';'));
-  if (output.fragmentSeconds !== undefined) {
-    args.push(
-      '-f', 'mp4',
-      // delay_moov: the init segment is written with the first fragment, once the H264 parameter sets are known
-      '-movflags', '+frag_keyframe+delay_moov+default_base_moof+skip_trailer',
-      '-frag_duration', String(Math.round(output.fragmentSeconds * 1_000_000)),
-      '-flush_packets', '1',
-      'pipe:1',
-    );
-    return args;
-  }
-  const flags = ['independent_segments', 'omit_endlist', 'temp_file'];
-  if (output.windowSegments !== null) flags.push('delete_segments');
   args.push(
-    '-f', 'hls',
-    '-hls_time', String(SEGMENT_SECONDS),
-    '-hls_segment_type', 'fmp4',
-    '-hls_fmp4_init_filename', `header_${output.run}.mp4`,
-    '-hls_segment_filename', `${output.dir}/segment_%d.m4s`,
-    '-start_number', String(output.startNumber),
-    '-hls_list_size', String(output.windowSegments ?? 0),
-    '-hls_flags', flags.join('+'),
+    '-f', 'mp4',
+    // delay_moov: the init segment is written with the first fragment, once the H264 parameter sets are known
+    '-movflags', '+frag_keyframe+delay_moov+default_base_moof+skip_trailer',
+    '-frag_duration', String(Math.round(output.fragmentSeconds * 1_000_000)),
+    '-flush_packets', '1',
+    'pipe:1',
   );
-  if (output.windowSegments === null) args.push('-hls_playlist_type', 'event');
-  args.push(`${output.dir}/${MEDIA_PLAYLIST}`);
   return args;
 }

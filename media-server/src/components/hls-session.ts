@@ -42,7 +42,8 @@ export class HlsSession {
     output: HlsOutput,
     ffmpegPath: string,
     componentId: string,
-    onStdout?: (chunk: Buffer) => void,
+    lowLatency: boolean,
+    onStdout: (chunk: Buffer) => void,
   ): Promise<HlsSession> {
     const { ports, release } = await reservePortPairs(tracks.length);
     const transports: types.PlainTransport[] = [];
@@ -69,7 +70,7 @@ export class HlsSession {
       }
       release();
       const process = startSupervised(ffmpegPath, hlsFfmpegArgs(inputs, output), { stdinText: hlsSdp(inputs), onStdout });
-      const session = new HlsSession(transports, consumers, process, output.fragmentSeconds !== undefined);
+      const session = new HlsSession(transports, consumers, process, lowLatency);
       session.scheduleKeyframes(STARTUP_KEYFRAME_MS);
       return session;
     } catch (error) {

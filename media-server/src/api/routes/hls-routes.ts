@@ -12,14 +12,14 @@
 import type Router from '@koa/router';
 import type { ParameterizedContext } from 'koa';
 import { openHlsFile } from '../../components/hls-content.js';
-import { LL_TARGET_DURATION, type LlHlsWriter } from '../../components/ll-hls-writer.js';
+import { LL_TARGET_DURATION, type HlsWriter } from '../../components/hls-writer.js';
 import { HttpError } from '../http-error.js';
 
 export interface HlsContentSource {
   /** the output folder of the room's live HLS component, if it has one */
   folderOf(roomId: string): string | undefined;
   /** its low-latency state, if it is low latency */
-  lowLatencyOf?(roomId: string): LlHlsWriter | undefined;
+  lowLatencyOf?(roomId: string): HlsWriter | undefined;
 }
 
 const BLOCK_TIMEOUT_MS = 3 * LL_TARGET_DURATION * 1000;
@@ -86,7 +86,7 @@ function directive(value: string | string[] | undefined, name: string): number |
 }
 
 /** Holds the request until `ready`; 503 on timeout or when too many wait; 'aborted' when the client hung up. */
-async function blockUntil(ctx: ParameterizedContext, ll: LlHlsWriter, ready: () => boolean): Promise<'ready' | 'aborted'> {
+async function blockUntil(ctx: ParameterizedContext, ll: HlsWriter, ready: () => boolean): Promise<'ready' | 'aborted'> {
   const hangUp = new AbortController();
   const onClose = () => hangUp.abort();
   ctx.res.once('close', onClose);

@@ -1,28 +1,31 @@
-// The low-latency HLS media playlist as data, and its text (RFC 8216bis: EXT-X-PART, EXT-X-PRELOAD-HINT,
-// EXT-X-SERVER-CONTROL, EXT-X-SKIP). Pure: parts come in (with their duration and whether a player can start at
-// them), segments are cut at the first independent part once the open segment reached its target, the window drops
-// old segments, and the text is rendered on demand (full, or the delta asked for with _HLS_skip).
+// The HLS media playlist as data, and its text; with low latency also RFC 8216bis's EXT-X-PART, EXT-X-PRELOAD-HINT,
+// EXT-X-SERVER-CONTROL and EXT-X-SKIP. Pure: parts (fMP4 fragments) come in with their duration and whether a player
+// can start at them, segments are cut at the first independent part once the open segment reached its target, each
+// ffmpeg run starts with a discontinuity and its own init segment, the window drops old segments, and the text is
+// rendered on demand (full, or the delta asked for with _HLS_skip).
 // Names: init `header_<run>.mp4`, segments `segment_<msn>.m4s`, parts `segment_<msn>_part_<k>.m4s`.
 
-export interface LlPart {
+export interface HlsPart {
   readonly duration: number;
   readonly independent: boolean;
   readonly uri: string;
 }
 
-export interface LlSegment {
+export interface HlsSegment {
   readonly msn: number;
   readonly uri: string;
   /** init segment of the ffmpeg run that made it */
   readonly map: string;
   /** first segment of a later run: a discontinuity precedes it */
   readonly discontinuity: boolean;
-  readonly parts: LlPart[];
+  readonly parts: HlsPart[];
   duration: number;
   complete: boolean;
 }
 
-export interface LlPlaylistOptions {
+export interface HlsPlaylistOptions {
+  /** parts, hints, blocking reloads and deltas are announced (else a plain live/event playlist of segments) */
+  readonly lowLatency: boolean;
   /** EXT-X-TARGETDURATION (seconds, an integer) */
   readonly targetDuration: number;
   /** a segment is cut at the first independent part once it is this long (seconds) */
@@ -41,18 +44,18 @@ export const partUri = (msn: number, part: number) => `segment_${msn}_part_${par
 export const segmentUri = (msn: number) => `segment_${msn}.m4s`;
 const fixed = (x: number) => x.toFixed(3);
 
-export class LlPlaylist {
-  readonly segments: LlSegment[] = [];
+export class HlsPlaylist {
+  readonly segments: HlsSegment[] = [];
   /** discontinuities of the segments the window dropped */
   private droppedDiscontinuities = 0;
   private nextMsn = 0;
   private map: string | undefined;
   private newRun = false;
 
-  constructor(readonly options: LlPlaylistOptions) {}
+  constructor(readonly options: HlsPlaylistOptions) {}
 
   /** A new ffmpeg run with its init segment: the open segment (if any) is closed as it is. */
-  startRun(mapUri: string): LlSegment | undefined {
+  startRun(mapUri: string): HlsSegment | undefined {
     const closed = this.closeOpen();
     this.newRun = this.map !== undefined;
     this.map = mapUri;
@@ -63,10 +66,10 @@ export class LlPlaylist {
    * One part (a moof+mdat). Returns the segment it closed (complete now, to be written out) and the segments the
    * window dropped (their files to be removed).
    */
-  addPart(duration: number, independent: boolean): { part: { msn: number; index: number; uri: string }; closed?: LlSegment; dropped: LlSegment[] } {
+  addPart(duration: number, independent: boolean): { part: { msn: number; index: number; uri: string }; closed?: HlsSegment; dropped: HlsSegment[] } {
     if (this.map === undefined) throw new Error('a part before the init segment');
     let open = this.open();
-    let closed: LlSegment | undefined;
+    let closed: HlsSegment | undefined;
     // cut at an independent part once the target is reached; past the target duration cut anyway (a publisher that
     // never sends a keyframe must not make one endless segment)
     // (a few ms of slack: 0.5 s parts from a 90 kHz clock do not always add up to exactly 2.000)
@@ -119,18 +122,18 @@ export class LlPlaylist {
   render(delta = false): string {
     const o = this.options;
     const first = this.segments[0];
-    const lines = [
-      '#EXTM3U',
-      '#EXT-X-VERSION:9',
-      `#EXT-X-TARGETDURATION:${o.targetDuration}`,
-      `#EXT-X-PART-INF:PART-TARGET=${fixed(o.partTarget)}`,
-      `#EXT-X-SERVER-CONTROL:CAN-BLOCK-RELOAD=YES,CAN-SKIP-UNTIL=${fixed(this.skipUntil)},PART-HOLD-BACK=${fixed(3 * o.partTarget)}`,
-      `#EXT-X-MEDIA-SEQUENCE:${first?.msn ?? this.nextMsn}`,
-    ];
+    const lines = ['#EXTM3U', `#EXT-X-VERSION:${o.lowLatency ? 9 : 7}`, `#EXT-X-TARGETDURATION:${o.targetDuration}`];
+    if (o.lowLatency) {
+      lines.push(
+        `#EXT-X-PART-INF:PART-TARGET=${fixed(o.partTarget)}`,
+        `#EXT-X-SERVER-CONTROL:CAN-BLOCK-RELOAD=YES,CAN-SKIP-UNTIL=${fixed(this.skipUntil)},PART-HOLD-BACK=${fixed(3 * o.partTarget)}`,
+      );
+    } else if (o.windowSeconds === null) lines.push('#EXT-X-PLAYLIST-TYPE:EVENT');
+    lines.push(`#EXT-X-MEDIA-SEQUENCE:${first?.msn ?? this.nextMsn}`);
     // the discontinuity sequence number of the first listed segment (its own tag is not written: nothing precedes it)
     const dsn = this.droppedDiscontinuities + (first?.discontinuity ? 1 : 0);
     if (dsn > 0) lines.push(`#EXT-X-DISCONTINUITY-SEQUENCE:${dsn}`);
-    const skipped = delta ? this.skippable() : 0;
+    const skipped = delta && o.lowLatency ? this.skippable() : 0;
     if (skipped > 0) lines.push(`#EXT-X-SKIP:SKIPPED-SEGMENTS=${skipped}`);
     const withParts = this.segments.length - o.partSegments;
     let map: string | undefined;
@@ -141,13 +144,15 @@ export class LlPlaylist {
         lines.push(`#EXT-X-MAP:URI="${seg.map}"`);
         map = seg.map;
       }
-      if (i >= withParts) {
+      if (o.lowLatency && i >= withParts) {
         for (const p of seg.parts) lines.push(`#EXT-X-PART:DURATION=${fixed(p.duration)},URI="${p.uri}"${p.independent ? ',INDEPENDENT=YES' : ''}`);
       }
       if (seg.complete) lines.push(`#EXTINF:${fixed(seg.duration)},`, seg.uri);
     });
-    const hint = this.hint();
-    lines.push(`#EXT-X-PRELOAD-HINT:TYPE=PART,URI="${partUri(hint.msn, hint.part)}"`);
+    if (o.lowLatency) {
+      const hint = this.hint();
+      lines.push(`#EXT-X-PRELOAD-HINT:TYPE=PART,URI="${partUri(hint.msn, hint.part)}"`);
+    }
     return lines.join('\n') + '\n';
   }
 
@@ -167,12 +172,12 @@ export class LlPlaylist {
     return n;
   }
 
-  private open(): LlSegment | undefined {
+  private open(): HlsSegment | undefined {
     const seg = this.segments[this.segments.length - 1];
     return seg && !seg.complete ? seg : undefined;
   }
 
-  private closeOpen(): LlSegment | undefined {
+  private closeOpen(): HlsSegment | undefined {
     const open = this.open();
     if (!open) return undefined;
     if (open.parts.length === 0) {
@@ -183,9 +188,9 @@ export class LlPlaylist {
     return open;
   }
 
-  private trim(): LlSegment[] {
+  private trim(): HlsSegment[] {
     const o = this.options;
-    const dropped: LlSegment[] = [];
+    const dropped: HlsSegment[] = [];
     const complete = () => this.segments.filter((s) => s.complete);
     while (this.segments.length > 1 && this.segments[0]!.complete) {
       const tooMany = this.segments.length > o.maxSegments;

@@ -5,21 +5,21 @@ import test from 'ava';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { BoxSplitter, fragmentInfo, tracksOfMoov, type Box } from '../../src/components/fmp4-boxes.js';
-import { LlPlaylist, type LlPlaylistOptions } from '../../src/components/ll-hls-playlist.js';
+import { HlsPlaylist, type HlsPlaylistOptions } from '../../src/components/hls-playlist.js';
 import { PartWaiters } from '../../src/components/ll-hls-waiters.js';
 
 const run = promisify(execFile);
-const options: LlPlaylistOptions = { targetDuration: 4, segmentTarget: 2, partTarget: 1, windowSeconds: null, maxSegments: 1000, partSegments: 4 };
+const options: HlsPlaylistOptions = { lowLatency: true, targetDuration: 4, segmentTarget: 2, partTarget: 1, windowSeconds: null, maxSegments: 1000, partSegments: 4 };
 
 /** Parts of 0.5 s, a keyframe every second. */
-function feed(pl: LlPlaylist, parts: number, start = 0) {
+function feed(pl: HlsPlaylist, parts: number, start = 0) {
   const out = [];
   for (let i = start; i < start + parts; i++) out.push(pl.addPart(0.5, i % 2 === 0));
   return out;
 }
 
 test('segments are cut at the first independent part once 2 s are reached; parts numbered per segment', (t) => {
-  const pl = new LlPlaylist(options);
+  const pl = new HlsPlaylist(options);
   pl.startRun('header_1.mp4');
   const added = feed(pl, 9);
   t.deepEqual(added.map((a) => `${a.part.msn}/${a.part.index}`), ['0/0', '0/1', '0/2', '0/3', '1/0', '1/1', '1/2', '1/3', '2/0']);
@@ -30,7 +30,7 @@ test('segments are cut at the first independent part once 2 s are reached; parts
 });
 
 test('a segment without keyframes is cut at the target duration anyway (bounded)', (t) => {
-  const pl = new LlPlaylist(options);
+  const pl = new HlsPlaylist(options);
   pl.startRun('h.mp4');
   for (let i = 0; i < 20; i++) pl.addPart(0.5, i === 0);
   t.true(pl.segments.every((s) => s.duration <= 4));
@@ -38,7 +38,7 @@ test('a segment without keyframes is cut at the target duration anyway (bounded)
 });
 
 test('has(msn, part): published parts and earlier segments are ready; later ones are not', (t) => {
-  const pl = new LlPlaylist(options);
+  const pl = new HlsPlaylist(options);
   t.false(pl.has(0, 0), 'nothing published');
   pl.startRun('h.mp4');
   feed(pl, 6); // segment 0 complete (4 parts), segment 1 has parts 0 and 1
@@ -52,7 +52,7 @@ test('has(msn, part): published parts and earlier segments are ready; later ones
 });
 
 test('render: the LL tags, parts of the last 4 segments only, EXTINF for complete segments, the preload hint', (t) => {
-  const pl = new LlPlaylist(options);
+  const pl = new HlsPlaylist(options);
   pl.startRun('header_1.mp4');
   feed(pl, 22); // 5 complete segments, the sixth open with 2 parts
   const text = pl.render();
@@ -75,7 +75,7 @@ test('render: the LL tags, parts of the last 4 segments only, EXTINF for complet
 });
 
 test('a new run: the open segment is closed, a discontinuity and the new init segment precede the next segment', (t) => {
-  const pl = new LlPlaylist(options);
+  const pl = new HlsPlaylist(options);
   pl.startRun('header_1.mp4');
   feed(pl, 5);
   const closed = pl.startRun('header_2.mp4');
@@ -86,7 +86,7 @@ test('a new run: the open segment is closed, a discontinuity and the new init se
 });
 
 test('the window drops old segments (reported for removal) and keeps the discontinuity sequence', (t) => {
-  const pl = new LlPlaylist({ ...options, windowSeconds: 6 });
+  const pl = new HlsPlaylist({ ...options, windowSeconds: 6 });
   pl.startRun('header_1.mp4');
   feed(pl, 4);
   pl.startRun('header_2.mp4');
@@ -101,14 +101,14 @@ test('the window drops old segments (reported for removal) and keeps the discont
 });
 
 test('maxSegments bounds an unlimited window', (t) => {
-  const pl = new LlPlaylist({ ...options, maxSegments: 10 });
+  const pl = new HlsPlaylist({ ...options, maxSegments: 10 });
   pl.startRun('h.mp4');
   feed(pl, 400);
   t.true(pl.segments.length <= 10);
 });
 
 test('delta playlist: EXT-X-SKIP for segments older than CAN-SKIP-UNTIL, nothing skipped when the playlist is short', (t) => {
-  const pl = new LlPlaylist(options);
+  const pl = new HlsPlaylist(options);
   pl.startRun('header_1.mp4');
   feed(pl, 8);
   t.false(pl.render(true).includes('#EXT-X-SKIP'));
@@ -166,4 +166,17 @@ test('fMP4 cutting on ffmpeg output: init tracks, parts with durations and keyfr
     t.true(infos[0]!.independent);
   }
   t.throws(() => new BoxSplitter().push(Buffer.from([0xff, 0xff, 0xff, 0xff, 0x6d, 0x6f, 0x6f, 0x66])), { message: /invalid size/ });
+});
+
+test('regular HLS: no parts, hints or server control; EVENT without a window; runs still continue the numbering', (t) => {
+  const pl = new HlsPlaylist({ ...options, lowLatency: false, segmentTarget: 6, targetDuration: 8 });
+  pl.startRun('header_1.mp4');
+  feed(pl, 14); // 6 s segments of 0.5 s parts
+  pl.startRun('header_2.mp4');
+  feed(pl, 14);
+  const text = pl.render();
+  t.regex(text, /^#EXTM3U\n#EXT-X-VERSION:7\n#EXT-X-TARGETDURATION:8\n#EXT-X-PLAYLIST-TYPE:EVENT\n#EXT-X-MEDIA-SEQUENCE:0\n#EXT-X-MAP:URI="header_1\.mp4"\n#EXTINF:6\.000,\nsegment_0\.m4s\n/);
+  t.false(/#EXT-X-PART|PRELOAD-HINT|SERVER-CONTROL|PART-INF/.test(text));
+  t.regex(text, /segment_1\.m4s\n#EXT-X-DISCONTINUITY\n#EXT-X-MAP:URI="header_2\.mp4"\n#EXTINF:6\.000,\nsegment_2\.m4s/);
+  t.is(pl.render(true), text, 'no delta without low latency');
 });
