@@ -1,7 +1,8 @@
 // FJ_* environment -> one frozen, typed Config. Pure: the environment, host facts and randomness are passed in.
 // Every problem is collected (not just the first) and names the variable and the expected form.
 import path from 'node:path';
-import { cidrRange } from '../turn/peer-cidr.js';
+import { isIP } from 'node:net';
+import { cidrRange, inRange } from '../turn/peer-cidr.js';
 import { EnvReader } from './env-reader.js';
 
 export type Mode = 'development' | 'production';
@@ -138,6 +139,7 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>, h
   }
 
   const listenIp = r.ip('FJ_WEBRTC_LISTEN_IP', ip);
+  const webrtcAnnouncedIp = r.string('FJ_WEBRTC_ANNOUNCED_IP');
   const webrtcMin = r.port('FJ_WEBRTC_MIN_PORT', 50000);
   const webrtcMax = r.port('FJ_WEBRTC_MAX_PORT', 50999);
   if (webrtcMin > webrtcMax) r.fail(`FJ_WEBRTC_MIN_PORT (${webrtcMin}) must not be greater than FJ_WEBRTC_MAX_PORT (${webrtcMax})`);
@@ -169,10 +171,10 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>, h
     workerMaxConsumers: r.int('FJ_WORKER_MAX_CONSUMERS', 500, { min: 1 }),
     webrtc: {
       listenIp,
-      announcedIp: r.string('FJ_WEBRTC_ANNOUNCED_IP'),
+      announcedIp: webrtcAnnouncedIp,
       minPort: webrtcMin,
       maxPort: webrtcMax,
-      turn: parseTurn(r, listenIp),
+      turn: parseTurn(r, listenIp, webrtcAnnouncedIp),
     },
     drainTimeoutMs: r.int('FJ_DRAIN_TIMEOUT', 30, { min: 0, max: 86_400 }) * 1000,
     dist: parseDist(r, host),
@@ -244,7 +246,7 @@ function parseDist(r: EnvReader, host: HostFacts): DistConfig {
   };
 }
 
-function parseTurn(r: EnvReader, webrtcListenIp: string): TurnConfig {
+function parseTurn(r: EnvReader, webrtcListenIp: string, webrtcAnnounced: string | undefined): TurnConfig {
   const range = r.string('FJ_WEBRTC_TURN_PORT_RANGE') ?? '51000-51999';
   const match = /^(\d+)-(\d+)$/.exec(range);
   let [relayMinPort, relayMaxPort] = [51000, 51999];
@@ -263,6 +265,12 @@ function parseTurn(r: EnvReader, webrtcListenIp: string): TurnConfig {
   for (const cidr of allowedPeerCidrs) {
     const parsed = cidrRange(cidr);
     if (!parsed.ok) r.fail(`FJ_WEBRTC_TURN_ALLOWED_PEER_CIDRS: ${parsed.reason}`);
+  }
+  // The other nodes' TURN servers relay to this node only inside these networks: a node announced outside them would
+  // get media only from clients whose allocation happens to land on its own TURN server.
+  const ranges = allowedPeerCidrs.map(cidrRange).flatMap((c) => (c.ok ? [c.range] : []));
+  if (ranges.length === allowedPeerCidrs.length && ranges.length > 0 && webrtcAnnounced !== undefined && isIP(webrtcAnnounced) === 4 && !ranges.some((range) => inRange(webrtcAnnounced, range))) {
+    r.fail(`FJ_WEBRTC_ANNOUNCED_IP ${webrtcAnnounced} is outside FJ_WEBRTC_TURN_ALLOWED_PEER_CIDRS (${allowedPeerCidrs.join(', ')}): the other nodes' TURN servers could not relay to this node; give the pod network this address belongs to`);
   }
   if (allowedPeerCidrs.length > 0 && secret === undefined) {
     r.fail('FJ_WEBRTC_TURN_ALLOWED_PEER_CIDRS lets this TURN server relay to other nodes, which only works behind one TURN entry with FJ_WEBRTC_TURN_SECRET shared by every node; set it (the same value on all nodes)');

@@ -29,6 +29,18 @@ export function cidrRange(cidr: string): CidrResult {
   return { ok: true, range: `${ipv4(first)}-${ipv4(last)}` };
 }
 
+/** Whether the IPv4 address `ip` lies in a "first-last" range made by cidrRange. */
+export function inRange(ip: string, range: string): boolean {
+  const [first, last] = range.split('-').map(toNumber);
+  const n = toNumber(ip);
+  return n !== undefined && first !== undefined && last !== undefined && n >= first && n <= last;
+}
+
+function toNumber(ip: string): number | undefined {
+  const m = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/.exec(ip);
+  return m ? m.slice(1, 5).reduce((a, o) => a * 256 + Number(o), 0) : undefined;
+}
+
 function ipv4(n: number): string {
   return [24, 16, 8, 0].map((shift) => Math.floor(n / 2 ** shift) % 256).join('.');
 }

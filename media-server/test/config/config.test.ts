@@ -81,6 +81,7 @@ const invalid: Array<[Record<string, string>, string]> = [
   [{ FJ_WEBRTC_TURN_SECRET: TURN_SECRET, FJ_WEBRTC_TURN_ALLOWED_PEER_CIDRS: '0.0.0.0/0' }, 'FJ_WEBRTC_TURN_ALLOWED_PEER_CIDRS: "0.0.0.0/0" is wider than a /8: give the cluster\'s pod network, not the whole address space'],
   [{ FJ_WEBRTC_TURN_SECRET: TURN_SECRET, FJ_WEBRTC_TURN_ALLOWED_PEER_CIDRS: '10.244.1.0/16' }, 'FJ_WEBRTC_TURN_ALLOWED_PEER_CIDRS: "10.244.1.0/16" has host bits set (did you mean 10.244.0.0/16?)'],
   [{ FJ_WEBRTC_TURN_SECRET: TURN_SECRET, FJ_WEBRTC_TURN_ALLOWED_PEER_CIDRS: '127.0.0.0/8' }, 'FJ_WEBRTC_TURN_ALLOWED_PEER_CIDRS: "127.0.0.0/8" is loopback: the relay must never reach the pod\'s own loopback services'],
+  [{ FJ_WEBRTC_TURN_SECRET: TURN_SECRET, FJ_WEBRTC_TURN_ALLOWED_PEER_CIDRS: '10.244.0.0/16, 10.96.0.0/12', FJ_WEBRTC_ANNOUNCED_IP: '10.245.0.7' }, 'FJ_WEBRTC_ANNOUNCED_IP 10.245.0.7 is outside FJ_WEBRTC_TURN_ALLOWED_PEER_CIDRS (10.244.0.0/16, 10.96.0.0/12): the other nodes\' TURN servers could not relay to this node; give the pod network this address belongs to'],
   [{ FJ_WEBRTC_TURN_SECRET: TURN_SECRET, FJ_WEBRTC_TURN_ALLOWED_PEER_CIDRS: '169.0.0.0/8' }, 'FJ_WEBRTC_TURN_ALLOWED_PEER_CIDRS: "169.0.0.0/8" covers link-local 169.254.0.0/16 (cloud metadata services)'],
 ];
 
@@ -136,7 +137,7 @@ test('empty values count as unset (docker-compose writes them)', (t) => {
 });
 
 test('a TURN entry shared by the cluster: one secret and the pod networks the relay may reach', (t) => {
-  const r = parse({ FJ_SERVER_API_TOKEN: 't', FJ_WEBRTC_TURN_SECRET: TURN_SECRET, FJ_WEBRTC_TURN_ALLOWED_PEER_CIDRS: '10.244.0.0/16, 10.96.0.0/12 192.168.7.0/24', FJ_WEBRTC_TURN_IP: 'turn.example.com' });
+  const r = parse({ FJ_SERVER_API_TOKEN: 't', FJ_WEBRTC_TURN_SECRET: TURN_SECRET, FJ_WEBRTC_TURN_ALLOWED_PEER_CIDRS: '10.244.0.0/16, 10.96.0.0/12 192.168.7.0/24', FJ_WEBRTC_TURN_IP: 'turn.example.com', FJ_WEBRTC_ANNOUNCED_IP: '10.97.3.4' });
   if (!r.ok) return t.fail(r.errors.join('; '));
   t.is(r.config.webrtc.turn.secret, TURN_SECRET);
   t.deepEqual(r.config.webrtc.turn.allowedPeerCidrs, ['10.244.0.0/16', '10.96.0.0/12', '192.168.7.0/24']);

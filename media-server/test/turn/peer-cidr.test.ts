@@ -1,6 +1,6 @@
 // Pod networks for the TURN relay's allow list: CIDRs into coturn's ranges, and what is refused.
 import test from 'ava';
-import { cidrRange } from '../../src/turn/peer-cidr.js';
+import { cidrRange, inRange } from '../../src/turn/peer-cidr.js';
 
 const ranges: Array<[string, string]> = [
   ['10.244.0.0/16', '10.244.0.0-10.244.255.255'],
@@ -35,3 +35,14 @@ for (const [cidr, reason] of refused) {
     if (!r.ok) t.regex(r.reason, reason);
   });
 }
+
+test('inRange: an address in a range, at its ends, outside it, and garbage', (t) => {
+  const range = '10.244.0.0-10.244.255.255';
+  t.true(inRange('10.244.3.7', range));
+  t.true(inRange('10.244.0.0', range));
+  t.true(inRange('10.244.255.255', range));
+  t.false(inRange('10.245.0.0', range));
+  t.false(inRange('10.243.255.255', range));
+  t.false(inRange('pod.example', range));
+  t.false(inRange('10.244.0.1', 'nonsense'));
+});
