@@ -274,3 +274,60 @@ test('several tracks: a track added later restarts ffmpeg (segment numbers go on
   t.regex(master, /CODECS="avc1\.[0-9a-f]{6},mp4a\.40\.2"/);
   t.is((await n.api(`/room/${id}`, { method: 'DELETE' })).status, 204);
 });
+
+/** The HLS ffmpeg processes this test process runs (children reading an SDP), by pid. */
+async function hlsFfmpegPids(): Promise<number[]> {
+  const { readdir: list } = await import('node:fs/promises');
+  const pids: number[] = [];
+  for (const entry of await list('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = await readFile(`/proc/${entry}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (ppid !== process.pid) continue;
+      const cmdline = (await readFile(`/proc/${entry}/cmdline`, 'utf8')).split('\0');
+      if (cmdline.includes('sdp') && cmdline.includes('pipe:0')) pids.push(Number(entry));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return pids;
+}
+
+test.serial('supervision: a killed ffmpeg is started again and the playlist goes on; one that keeps dying is ComponentCrashed and only it goes', async (t) => {
+  const { ServerSocket, terminateAll } = await import('../notifications/support/sockets.js');
+  const { ServerEventType } = await import('../../src/proto/index.js');
+  const socket = await ServerSocket.open(n.base);
+  await socket.subscribe('test-token', [ServerEventType.SERVER_NOTIFICATION]);
+  try {
+    const id = await room();
+    const hls = await add(id, { type: 'hls' });
+    const file = await add(id, { type: 'file', options: { filePath: 'video.h264' } });
+    await waitFor(async () => (await hlsGet(id, 'index.m3u8')).status === 200, 60_000, 'playable');
+    const [first] = await hlsFfmpegPids();
+    t.truthy(first);
+    process.kill(first!, 'SIGKILL');
+    await waitFor(async () => /#EXT-X-DISCONTINUITY\n#EXT-X-MAP:URI="header_2\.mp4"\n#EXTINF/.test(await (await hlsGet(id, 'stream.m3u8')).text()), 60_000, 'a segment of the restarted run');
+    t.true(socket.received.some((m) => 'hlsPlayable' in m && m.hlsPlayable.componentId === hls.body.data.id), 'HlsPlayable went out');
+    t.false(socket.received.some((m) => 'componentCrashed' in m), 'one death is not a crash');
+
+    // now kill every new run before it makes a segment: after five in a row the component is reported crashed
+    const killed = new Set<number>([first!]);
+    await waitFor(async () => {
+      for (const pid of await hlsFfmpegPids()) {
+        if (killed.has(pid)) continue;
+        killed.add(pid);
+        process.kill(pid, 'SIGKILL');
+      }
+      return socket.received.some((m) => 'componentCrashed' in m && m.componentCrashed.componentId === hls.body.data.id);
+    }, 90_000, 'ComponentCrashed');
+    const shown = await n.api(`/room/${id}`);
+    t.deepEqual(shown.body.data.components.map((c: { id: string }) => c.id), [file.body.data.id], 'only the HLS component went');
+    t.is((await hlsGet(id, 'index.m3u8')).status, 404);
+    await waitFor(async () => (await hlsFfmpegPids()).length === 0, 20_000, 'no HLS ffmpeg left');
+    t.is((await n.api(`/room/${id}`, { method: 'DELETE' })).status, 204);
+  } finally {
+    await socket.close();
+    terminateAll();
+  }
+});
