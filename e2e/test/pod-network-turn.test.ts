@@ -98,6 +98,7 @@ async function addOutsideHost(bridgeNs: string): Promise<void> {
 }
 
 test('PodNetwork: media through one TURN entry to a room on another pod; the relay reaches nothing outside the pods', async (t) => {
+  t.timeout(600_000); // generous: nodes start from source through tsx on a loaded machine; no timing is asserted
   // --- the operator's desired objects for the default mode ----------------------------------------------------------
   const cluster: FishjamCluster = {
     apiVersion: API_VERSION,
