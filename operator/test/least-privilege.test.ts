@@ -103,3 +103,22 @@ test('watchNamespaces: clusters of listed namespaces are managed, others ignored
   t.false(reads.some((r) => r.path.includes('/namespaces/c/')), 'namespace c never touched');
   assertNoSecretListing(t, h);
 });
+
+test('PodNetwork: the shared TURN secret is generated, owned and applied with the TURN Service; a named TURN Secret that is missing stops everything with SecretMissing', async (t) => {
+  const h = await startHarness();
+  t.teardown(() => h.close());
+  putCluster(h, { replicas: 2, exposure: { podCidrs: ['10.244.0.0/16'] } });
+  await waitFor('the TURN Service', () => h.server.get('Service', NS, 'media-turn'));
+  await waitFor('the egress policy', () => h.server.get('NetworkPolicy', NS, 'media-egress'));
+  const secret = h.server.get('Secret', NS, 'media-turn-secret')!;
+  t.truthy(secret, 'generated');
+  const cr = h.server.get(KIND, NS, 'media')!;
+  t.deepEqual(secret.metadata.ownerReferences?.map((r) => [r.kind, r.uid, r.controller]), [[KIND, cr.metadata.uid, true]]);
+
+  putCluster(h, { replicas: 1, exposure: { podCidrs: ['10.244.0.0/16'], turn: { secretRef: { name: 'turn-shared' } } } }, 'other');
+  await waitFor('SecretMissing', () => condition(h, 'Reconciled', 'other')?.reason === 'SecretMissing');
+  t.regex(condition(h, 'Reconciled', 'other').message, /spec\.exposure\.turn\.secretRef names Secret turn-shared, which does not exist/);
+  t.is(h.server.get('StatefulSet', NS, 'other'), undefined, 'no pod starts without its TURN secret');
+  t.is(h.server.get('Service', NS, 'other-turn'), undefined);
+  assertNoSecretListing(t, h);
+});
