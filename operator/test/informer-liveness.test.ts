@@ -3,11 +3,11 @@
 // nothing arriving) or one whose request is never answered is restarted from its last resourceVersion.
 import test from 'ava';
 import { API_VERSION, KIND } from '../src/api/types.js';
-import { counterValue, sleep, startHarness, waitFor } from './controller-harness.js';
+import { counterValue, sleep, startHarness, waitFor, withPodNetwork } from './controller-harness.js';
 
 const SILENCE_MS = 800;
 const putCluster = (h: Awaited<ReturnType<typeof startHarness>>, name: string) =>
-  h.server.put({ apiVersion: API_VERSION, kind: KIND, metadata: { name, namespace: 'live' }, spec: { replicas: 1 } } as never);
+  h.server.put({ apiVersion: API_VERSION, kind: KIND, metadata: { name, namespace: 'live' }, spec: withPodNetwork({ replicas: 1 }) } as never);
 const silentRestarts = (h: Awaited<ReturnType<typeof startHarness>>) =>
   h.controller.clusters.silentRestarts + h.controller.statefulSets.silentRestarts + h.controller.pods.silentRestarts;
 
