@@ -5,9 +5,13 @@
 //   one COMPOSED_WIDTH x COMPOSED_HEIGHT picture (xstack) and encoded as H264 constrained baseline.
 // - Audio (Opus) is decoded, mixed when there are several tracks (amix), and encoded as AAC-LC.
 // - Output: fragmented MP4 (CMAF-style) on stdout, cut into HLS segments and parts by hls-writer.ts.
-// - `-localaddr 127.0.0.1`: ffmpeg's RTP sockets listen on loopback only (never on the address TURN relays to), and
-//   nothing secret is on the command line.
+// - `-localaddr 127.0.0.2` (FFMPEG_RTP_ADDRESS): ffmpeg's RTP sockets listen on loopback only, and on an address that
+//   is never a WebRTC address (in development mode that is 127.0.0.1, which the node's TURN server relays to: a TURN
+//   client could otherwise send datagrams into an HLS ffmpeg); the SDP's source filter takes packets from 127.0.0.1
+//   (mediasoup) only. Nothing secret is on the command line.
 
+/** Where the HLS ffmpeg listens (all of 127.0.0.0/8 is loopback on Linux); mediasoup sends from 127.0.0.1. */
+export const FFMPEG_RTP_ADDRESS = '127.0.0.2';
 export const MASTER_PLAYLIST = 'index.m3u8';
 export const MEDIA_PLAYLIST = 'stream.m3u8';
 export const COMPOSED_WIDTH = 1280;
@@ -34,7 +38,7 @@ export interface HlsOutput {
 }
 
 export function hlsSdp(inputs: readonly HlsInput[]): string {
-  const lines = ['v=0', 'o=- 0 0 IN IP4 127.0.0.1', 's=fishjam-hls', 'c=IN IP4 127.0.0.1', 't=0 0'];
+  const lines = ['v=0', 'o=- 0 0 IN IP4 127.0.0.1', 's=fishjam-hls', 'c=IN IP4 127.0.0.1', 't=0 0', 'a=source-filter: incl IN IP4 * 127.0.0.1'];
   for (const input of inputs) {
     const [, codec = ''] = input.mimeType.split('/');
     lines.push(`m=${input.kind} ${input.port} RTP/AVP ${input.payloadType}`);
@@ -61,7 +65,7 @@ export function hlsFfmpegArgs(inputs: readonly HlsInput[], output: HlsOutput): s
   const args = [
     '-hide_banner', '-loglevel', 'warning', '-nostdin',
     '-protocol_whitelist', 'pipe,udp,rtp',
-    '-localaddr', '127.0.0.1',
+    '-localaddr', FFMPEG_RTP_ADDRESS,
     // a few seconds of probing: the first keyframe (asked for as ffmpeg starts) carries the picture size
     '-analyzeduration', '10000000', '-probesize', '20000000',
     '-reorder_queue_size', '256',

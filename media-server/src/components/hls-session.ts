@@ -4,7 +4,7 @@
 // keyframes and start decoding at one). When the set of tracks changes the caller stops this run and starts another.
 import type { types } from 'mediasoup';
 import type { RoomMedia } from '../sfu/room-media.js';
-import { hlsFfmpegArgs, hlsSdp, type HlsInput, type HlsOutput } from './hls-ffmpeg-command.js';
+import { FFMPEG_RTP_ADDRESS, hlsFfmpegArgs, hlsSdp, type HlsInput, type HlsOutput } from './hls-ffmpeg-command.js';
 import { startSupervised, type Exit, type SupervisedProcess } from './supervised-process.js';
 import { reservePortPairs } from './udp-ports.js';
 
@@ -45,7 +45,7 @@ export class HlsSession {
     lowLatency: boolean,
     onStdout: (chunk: Buffer) => void,
   ): Promise<HlsSession> {
-    const { ports, release } = await reservePortPairs(tracks.length);
+    const { ports, release } = await reservePortPairs(tracks.length, FFMPEG_RTP_ADDRESS);
     const transports: types.PlainTransport[] = [];
     const consumers: types.Consumer[] = [];
     const inputs: HlsInput[] = [];
@@ -54,7 +54,7 @@ export class HlsSession {
       const ordered = [...tracks.filter((t) => t.kind === 'video'), ...tracks.filter((t) => t.kind === 'audio')];
       for (const [i, track] of ordered.entries()) {
         const port = ports[i]!;
-        const { transport, consumer } = await media.createPlainConsumer(track.producer.id, port, { componentId, trackId: track.trackId });
+        const { transport, consumer } = await media.createPlainConsumer(track.producer.id, { ip: FFMPEG_RTP_ADDRESS, port }, { componentId, trackId: track.trackId });
         transports.push(transport);
         consumers.push(consumer);
         const codec = consumer.rtpParameters.codecs[0]!;

@@ -5,19 +5,19 @@ import dgram from 'node:dgram';
 
 const ATTEMPTS = 50;
 
-async function bind(port: number): Promise<dgram.Socket | undefined> {
+async function bind(port: number, address: string): Promise<dgram.Socket | undefined> {
   const socket = dgram.createSocket('udp4');
   return new Promise((resolve) => {
     socket.once('error', () => {
       socket.close();
       resolve(undefined);
     });
-    socket.bind(port, '127.0.0.1', () => resolve(socket));
+    socket.bind(port, address, () => resolve(socket));
   });
 }
 
 /** `count` pairs of free ports (p even-or-odd, p + 1 free too); the sockets holding them are closed on release(). */
-export async function reservePortPairs(count: number): Promise<{ ports: number[]; release: () => void }> {
+export async function reservePortPairs(count: number, address: string): Promise<{ ports: number[]; release: () => void }> {
   const held: dgram.Socket[] = [];
   const ports: number[] = [];
   const release = () => {
@@ -25,10 +25,10 @@ export async function reservePortPairs(count: number): Promise<{ ports: number[]
   };
   try {
     for (let attempt = 0; ports.length < count && attempt < ATTEMPTS * count; attempt++) {
-      const first = await bind(0);
+      const first = await bind(0, address);
       if (!first) continue;
       const port = first.address().port;
-      const second = port < 65535 ? await bind(port + 1) : undefined;
+      const second = port < 65535 ? await bind(port + 1, address) : undefined;
       if (!second) {
         first.close();
         continue;

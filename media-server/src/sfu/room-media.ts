@@ -100,13 +100,13 @@ export class RoomMedia {
 
   /**
    * A consumer that sends one producer's media as plain RTP to a local process (a component's recorder, e.g. the HLS
-   * ffmpeg listening on 127.0.0.1:`port`): a PlainTransport on the room's first router (the producer is piped there if
+   * ffmpeg listening on a loopback `target`): a PlainTransport on the room's first router (the producer is piped there if
    * it lives on another), RTCP multiplexed on the RTP port, RTX left out (the receiver knows only the media payload
    * type). Closing the transport closes the consumer; closing the producer or the room closes both.
    */
   async createPlainConsumer(
     producerId: string,
-    port: number,
+    target: { ip: string; port: number },
     appData: Record<string, unknown>,
   ): Promise<{ transport: types.PlainTransport; consumer: types.Consumer }> {
     const entry = this.primary;
@@ -119,7 +119,7 @@ export class RoomMedia {
     try {
       // ensureConsumable reads only appData.routerId, which a PlainTransport carries as well
       await this.ensureConsumable(producerId, transport as unknown as types.WebRtcTransport);
-      await transport.connect({ ip: '127.0.0.1', port });
+      await transport.connect({ ip: target.ip, port: target.port });
       const caps = entry.router.rtpCapabilities;
       const rtpCapabilities: types.RtpCapabilities = {
         codecs: (caps.codecs ?? []).filter((c) => !c.mimeType.toLowerCase().endsWith('/rtx')),
