@@ -117,7 +117,8 @@ export class HlsComponent {
 
   private async reconcileOnce(): Promise<void> {
     const tracks = this.deps.tracks().filter((t) => !t.producer.closed).slice(0, MAX_HLS_TRACKS);
-    const key = tracks.map((t) => t.producer.id).sort().join(',');
+    // a track that becomes (or stops being) a screenshare changes the layout: that is a change of the set too
+    const key = tracks.map((t) => `${t.producer.id}${t.screenshare ? ':screen' : ''}`).sort().join(',');
     if (key === this.sessionKey && this.session) return;
     const previous = this.session;
     this.session = undefined;

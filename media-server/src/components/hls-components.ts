@@ -53,6 +53,7 @@ export class HlsComponents {
         case 'trackRemoved':
         case 'componentTrackAdded':
         case 'componentTrackRemoved':
+        case 'trackMetadataUpdated':
         case 'peerDisconnected':
         case 'peerDeleted':
           this.entries.get(event.roomId)?.component?.refresh();
@@ -182,15 +183,20 @@ export class HlsComponents {
       if (!wanted(peer.id)) continue;
       for (const track of peer.tracks.values()) {
         const producer = this.deps.peerProducer(room.id, peer.id, track.id);
-        if (producer && !producer.closed) tracks.push({ ownerId: peer.id, trackId: track.id, kind: track.type, producer });
+        if (producer && !producer.closed) tracks.push({ ownerId: peer.id, trackId: track.id, kind: track.type, producer, screenshare: isScreenshare(track.metadata) });
       }
     }
     for (const component of room.components.values()) {
       if (component.id === entry.componentId || !wanted(component.id)) continue;
       for (const track of component.tracks.values()) {
-        if (!track.producer.closed) tracks.push({ ownerId: component.id, trackId: track.id, kind: track.type, producer: track.producer });
+        if (!track.producer.closed) tracks.push({ ownerId: component.id, trackId: track.id, kind: track.type, producer: track.producer, screenshare: false });
       }
     }
     return tracks;
   }
+}
+
+/** The original's rule: a video track whose metadata has `"type": "screenshare"` is a screenshare. */
+function isScreenshare(metadata: unknown): boolean {
+  return typeof metadata === 'object' && metadata !== null && (metadata as { type?: unknown }).type === 'screenshare';
 }

@@ -28,6 +28,8 @@ export interface HlsInput {
   readonly clockRate: number;
   readonly channels?: number;
   readonly fmtp?: Readonly<Record<string, string | number>>;
+  /** a video whose track metadata says `"type": "screenshare"`: it takes the main area of a composed picture */
+  readonly screenshare?: boolean;
 }
 
 export interface HlsOutput {
@@ -51,11 +53,41 @@ export function hlsSdp(inputs: readonly HlsInput[]): string {
   return lines.join('\r\n') + '\r\n';
 }
 
+export interface Cell {
+  readonly x: number;
+  readonly y: number;
+  readonly width: number;
+  readonly height: number;
+}
+
+const even = (x: number) => Math.floor(x / 2) * 2;
+
+/**
+ * Where each of several videos goes on the composed picture, in input order. As the original: without a screenshare
+ * a grid; with one, the (first) screenshare takes the top 4/5 and the others share a strip of 1/5 height below it
+ * (the original crashed on two screenshares; here the second one goes into the strip).
+ */
+export function layoutOf(screenshare: readonly boolean[]): Cell[] {
+  const main = screenshare.indexOf(true);
+  if (main < 0 || screenshare.length < 2) {
+    const { cols, cellWidth, cellHeight } = gridOf(screenshare.length);
+    return screenshare.map((_, i) => ({ x: (i % cols) * cellWidth, y: Math.floor(i / cols) * cellHeight, width: cellWidth, height: cellHeight }));
+  }
+  const stripHeight = even(COMPOSED_HEIGHT / 5);
+  const others = screenshare.length - 1;
+  const width = even(COMPOSED_WIDTH / others);
+  let slot = 0;
+  return screenshare.map((_, i) =>
+    i === main
+      ? { x: 0, y: 0, width: COMPOSED_WIDTH, height: COMPOSED_HEIGHT - stripHeight }
+      : { x: width * slot++, y: COMPOSED_HEIGHT - stripHeight, width, height: stripHeight },
+  );
+}
+
 /** Grid of `n` cells: columns, rows and each cell's size (even, as yuv420p needs). */
 export function gridOf(n: number): { cols: number; rows: number; cellWidth: number; cellHeight: number } {
   const cols = Math.ceil(Math.sqrt(n));
   const rows = Math.ceil(n / cols);
-  const even = (x: number) => Math.floor(x / 2) * 2;
   return { cols, rows, cellWidth: even(COMPOSED_WIDTH / cols), cellHeight: even(COMPOSED_HEIGHT / rows) };
 }
 
@@ -75,16 +107,15 @@ export function hlsFfmpegArgs(inputs: readonly HlsInput[], output: HlsOutput): s
   if (videos === 1) {
     args.push('-map', '0:v:0', '-c:v', 'copy');
   } else if (videos > 1) {
-    const { cols, cellWidth, cellHeight } = gridOf(videos);
+    const cells = layoutOf(inputs.filter((i) => i.kind === 'video').map((i) => i.screenshare === true));
     const layout: string[] = [];
-    for (let i = 0; i < videos; i++) {
-      filters.push(
-        `[0:v:${i}]scale=${cellWidth}:${cellHeight}:force_original_aspect_ratio=decrease,pad=${cellWidth}:${cellHeight}:(ow-iw)/2:(oh-ih)/2,setsar=1,fps=${COMPOSED_FPS}[v${i}]`,
-      );
-      layout.push(`${(i % cols) * cellWidth}_${Math.floor(i / cols) * cellHeight}`);
-    }
-    const cells = Array.from({ length: videos }, (_, i) => `[v${i}]`).join('');
-    filters.push(`${cells}xstack=inputs=${videos}:layout=${layout.join('|')}:fill=black,pad=${COMPOSED_WIDTH}:${COMPOSED_HEIGHT}:0:0:black,format=yuv420p[vout]`);
+    cells.forEach((cell, i) => {
+      const { width: w, height: h } = cell;
+      filters.push(`[0:v:${i}]scale=${w}:${h}:force_original_aspect_ratio=decrease,pad=${w}:${h}:(ow-iw)/2:(oh-ih)/2,setsar=1,fps=${COMPOSED_FPS}[v${i}]`);
+      layout.push(`${cell.x}_${cell.y}`);
+    });
+    const labels = cells.map((_, i) => `[v${i}]`).join('');
+    filters.push(`${labels}xstack=inputs=${videos}:layout=${layout.join('|')}:fill=black,pad=${COMPOSED_WIDTH}:${COMPOSED_HEIGHT}:0:0:black,format=yuv420p[vout]`);
     const gop = String(Math.max(1, Math.round(COMPOSED_FPS * output.keyframeSeconds)));
     args.push(
       '-map', '[vout]',

@@ -14,6 +14,8 @@ export interface SourceTrack {
   readonly trackId: string;
   readonly kind: 'audio' | 'video';
   readonly producer: types.Producer;
+  /** the track's metadata says `"type": "screenshare"` (it takes the main area of a composed picture) */
+  readonly screenshare: boolean;
 }
 
 /** Keyframes asked for this often until the first segment exists (ffmpeg may have missed the first ones while starting). */
@@ -66,6 +68,7 @@ export class HlsSession {
           clockRate: codec.clockRate,
           channels: codec.channels,
           fmtp: codec.parameters as Record<string, string | number> | undefined,
+          screenshare: track.screenshare,
         });
       }
       release();
