@@ -90,7 +90,7 @@ export class HlsWriter {
           }
         } catch (error) {
           broken = true;
-          this.logger.error({ err: (error as Error).message }, 'LL-HLS: ffmpeg output could not be cut into parts');
+          this.logger.error({ err: (error as Error).message }, 'HLS: ffmpeg output could not be cut into segments');
         }
       },
     };
