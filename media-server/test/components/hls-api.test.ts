@@ -35,7 +35,7 @@ async function room(options: Record<string, unknown> = { videoCodec: 'h264' }): 
   return created.body.data.room.id as string;
 }
 const add = (roomId: string, body: unknown) => n.api(`/room/${roomId}/component`, { method: 'POST', json: body });
-const hlsGet = (roomId: string, name: string) => fetch(`${n.base}/hls/${roomId}/${name}`, { signal: AbortSignal.timeout(10_000) });
+const hlsGet = (roomId: string, name: string) => fetch(`${n.base}/hls/${roomId}/${name}`, { signal: AbortSignal.timeout(30_000) });
 
 test('defaults: 201 with the original properties, listed in GET /room/:id', async (t) => {
   const id = await room();
@@ -55,7 +55,7 @@ test('options echoed: persistent, targetWindowDuration (seconds), subscribeMode 
   t.is(r.status, 201);
   t.deepEqual(validateAgainst('ComponentDetailsResponse', r.body), []);
   t.deepEqual(r.body.data.properties, { playable: false, lowLatency: false, persistent: true, targetWindowDuration: 30, subscribeMode: 'manual', s3: null });
-  await waitFor(() => existsSync(path.join(res.base, 'recordings', id)), 10_000, 'the persistent folder');
+  await waitFor(() => existsSync(path.join(res.base, 'recordings', id)), 30_000, 'the persistent folder');
 });
 
 test('one HLS per room (checked before options), also for two requests at once', async (t) => {
@@ -149,7 +149,7 @@ test('GET /hls: names that try to leave the folder, symlinks, long names, direct
   const id = await room();
   t.is((await add(id, { type: 'hls' })).status, 201);
   const dir = path.join(res.base, 'temporary_hls', id);
-  await waitFor(() => existsSync(dir), 10_000, 'the folder');
+  await waitFor(() => existsSync(dir), 30_000, 'the folder');
   await writeFile(path.join(dir, 'plain.m3u8'), '#EXTM3U\n');
   await symlink(path.join(res.base, 'secret.m3u8'), path.join(dir, 'link.m3u8'));
   await mkdir(path.join(dir, 'sub'));
@@ -197,7 +197,7 @@ test('GET /hls: a client that hangs up mid-download, and many at once, leave the
   const id = await room();
   t.is((await add(id, { type: 'hls' })).status, 201);
   const dir = path.join(res.base, 'temporary_hls', id);
-  await waitFor(() => existsSync(dir), 10_000, 'the folder');
+  await waitFor(() => existsSync(dir), 30_000, 'the folder');
   await writeFile(path.join(dir, 'big.m4s'), Buffer.alloc(8 * 1024 * 1024, 7));
   for (let i = 0; i < 20; i++) {
     const controller = new AbortController();
@@ -217,14 +217,14 @@ test('deleting the component: /hls answers 404 at once, a non-persistent folder 
   const id = await room();
   const hls = await add(id, { type: 'hls' });
   const dir = path.join(res.base, 'temporary_hls', id);
-  await waitFor(() => existsSync(dir), 10_000, 'the folder');
+  await waitFor(() => existsSync(dir), 30_000, 'the folder');
   await writeFile(path.join(dir, 'plain.m3u8'), '#EXTM3U\n');
   t.is((await hlsGet(id, 'plain.m3u8')).status, 200);
   t.is((await n.api(`/room/${id}/component/${hls.body.data.id}`, { method: 'DELETE' })).status, 204);
   t.is((await hlsGet(id, 'plain.m3u8')).status, 404);
   const again = await n.api(`/room/${id}/component/${hls.body.data.id}`, { method: 'DELETE' });
   t.deepEqual([again.status, again.body], [404, { errors: `Component ${hls.body.data.id} does not exist` }]);
-  await waitFor(() => !existsSync(dir), 10_000, 'the folder removed');
+  await waitFor(() => !existsSync(dir), 30_000, 'the folder removed');
   // and a new HLS can be added to the room again
   t.is((await add(id, { type: 'hls' })).status, 201);
 });
@@ -236,7 +236,7 @@ test('a persistent HLS keeps its folder after the room is deleted; ffmpeg is gon
   await waitFor(async () => (await hlsGet(id, 'index.m3u8')).status === 200, 60_000, 'playable');
   t.is((await n.api(`/room/${id}`, { method: 'DELETE' })).status, 204);
   t.is((await hlsGet(id, 'index.m3u8')).status, 404);
-  await waitFor(() => n.node.components.hls.folderOf(id) === undefined, 10_000, 'unregistered');
+  await waitFor(() => n.node.components.hls.folderOf(id) === undefined, 30_000, 'unregistered');
   t.true(existsSync(path.join(res.base, 'recordings', id, 'index.m3u8')));
 });
 
