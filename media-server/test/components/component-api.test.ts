@@ -2,7 +2,7 @@
 // its checks in their order with their exact messages, the answer shapes (validated against the openapi, with the
 // `type` discriminator of Component honoured), FJ_COMPONENTS_USED, and hostile bodies.
 import test from 'ava';
-import { mkdir, symlink, writeFile } from 'node:fs/promises';
+import { mkdir, rm, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { validateAgainst } from '../support/openapi-validator.js';
 import { startTestNode, waitFor, type TestNode } from '../support/test-node.js';
@@ -30,6 +30,7 @@ test.before(async () => {
 test.after.always(async () => {
   await n?.stop();
   await off?.stop();
+  if (res) await rm(res.base, { recursive: true, force: true });
 });
 
 async function room(node: TestNode, options: Record<string, unknown> = {}): Promise<string> {
