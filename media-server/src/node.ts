@@ -105,6 +105,7 @@ export async function startNode(config: Config, logger: Logger): Promise<Fishjam
     logger: logger.child({ component: 'components' }),
     resourcesBasePath: config.resourcesBasePath,
     componentsUsed: config.componentsUsed,
+    s3: config.s3,
     // peers' producers live in their room's signalling (created when the first peer's socket attaches)
     peerProducer: (roomId, peerId, trackId) =>
       signaling.all().find((r) => r.roomId === roomId)?.sessions.get(peerId)?.published.get(trackId)?.producer,

@@ -18,6 +18,8 @@ import { checkComponentBody, checkSubscribable, checkSubscribeBody, parseCompone
 import type { FileSpec, SourceLookup } from './file-options.js';
 import { FilePlayer } from './file-player.js';
 import { HlsComponents, type PeerProducerLookup } from './hls-components.js';
+import type { RetryPolicy } from './s3-uploader.js';
+import type { S3Config } from '../config/s3-env.js';
 
 /** The component types this server can run so far; the others answer as disabled, whatever FJ_COMPONENTS_USED says. */
 export const BUILT_COMPONENT_TYPES: ReadonlySet<ComponentType> = new Set<ComponentType>(['file', 'hls']);
@@ -36,6 +38,9 @@ export interface ComponentManagerDeps {
   readonly newComponentId?: () => string;
   /** the producer of a peer's track, for HLS (peers' producers live in signalling) */
   readonly peerProducer?: PeerProducerLookup;
+  /** FJ_S3_*: the Recording component's credentials and where every upload goes */
+  readonly s3?: S3Config;
+  readonly s3RetryPolicy?: RetryPolicy;
 }
 
 interface Running {
@@ -66,6 +71,8 @@ export class ComponentManager implements ComponentOperations {
       resourcesBasePath: deps.resourcesBasePath,
       ffmpegPath: deps.ffmpegPath ?? 'ffmpeg',
       peerProducer: deps.peerProducer ?? (() => undefined),
+      s3Endpoint: { endpoint: deps.s3?.endpoint, forcePathStyle: deps.s3?.forcePathStyle ?? false },
+      ...(deps.s3RetryPolicy ? { s3RetryPolicy: deps.s3RetryPolicy } : {}),
     });
     deps.bus.subscribe((event) => {
       if (event.type === 'roomDeleted' || event.type === 'roomCrashed') {

@@ -86,15 +86,22 @@ export class HlsComponent {
     this.settleTimer.unref();
   }
 
-  /** Stops ffmpeg (waiting for it) and, unless persistent, removes the folder. */
-  async stop(): Promise<void> {
+  /**
+   * Stops ffmpeg (waiting for it), then runs `finish` over the complete folder (the S3 upload), then, unless
+   * persistent, removes the folder.
+   */
+  async stop(finish?: (dir: string) => Promise<void>): Promise<void> {
     this.stopped = true;
     clearTimeout(this.settleTimer);
     await this.reconciling?.catch(() => undefined);
     await this.session?.stop();
     this.session = undefined;
     this.writer.close();
-    if (!this.deps.spec.persistent) await rm(this.deps.dir, { recursive: true, force: true }).catch(() => undefined);
+    try {
+      await finish?.(this.deps.dir);
+    } finally {
+      if (!this.deps.spec.persistent) await rm(this.deps.dir, { recursive: true, force: true }).catch(() => undefined);
+    }
   }
 
   /** One reconciliation at a time; a request while one runs makes it run once more (never a growing chain). */

@@ -1,7 +1,8 @@
 // The HLS components of this node's rooms (one per room at most): which tracks each records (auto: every track of
 // every peer and component of the room; manual: the tracks of the endpoints named through subscribe), following the
 // room's track events, their folders for GET /hls, `playable` and HlsPlayable, and a crashed ffmpeg reported as
-// ComponentCrashed. The manager (component-manager.ts) creates and removes them; this keeps their state.
+// ComponentCrashed, and the S3 upload of the stream (HlsUploaded / HlsUploadCrashed) when the component ends. The
+// manager (component-manager.ts) creates and removes them; this keeps their state.
 import path from 'node:path';
 import type { types } from 'mediasoup';
 import type { Logger } from 'pino';
@@ -11,6 +12,7 @@ import type { RoomRegistry } from '../rooms/room-registry.js';
 import { HlsComponent } from './hls-component.js';
 import type { HlsSpec } from './hls-options.js';
 import type { SourceTrack } from './hls-session.js';
+import { DEFAULT_RETRY_POLICY, filesUnder, objectKey, S3Uploader, type RetryPolicy, type S3Credentials, type S3Endpoint } from './s3-uploader.js';
 
 /** Endpoints one manual-mode HLS component may be subscribed to (ids are not checked, as in the original). */
 export const MAX_SUBSCRIBED_ORIGINS = 1024;
@@ -38,7 +40,13 @@ export interface HlsComponentsDeps {
   readonly resourcesBasePath: string;
   readonly ffmpegPath: string;
   readonly peerProducer: PeerProducerLookup;
+  /** FJ_S3_ENDPOINT / FJ_S3_FORCE_PATH_STYLE: where `s3` uploads go */
+  readonly s3Endpoint: S3Endpoint;
+  readonly s3RetryPolicy?: RetryPolicy;
 }
+
+/** The files of an HLS folder that are uploaded (as the original: playlists, segments and parts, init segments). */
+const UPLOADED_FILE = /\.(m3u8|m4s|mp4)$/;
 
 export class HlsComponents {
   /** roomId -> its HLS component */
@@ -158,7 +166,10 @@ export class HlsComponents {
     this.entries.delete(roomId);
     const done = (async () => {
       await entry.started.catch(() => undefined);
-      await entry.component?.stop();
+      const s3 = entry.spec.s3;
+      // As the original: the stream goes to S3 when the component ends (its room deleted; here also when the
+      // component alone is deleted or crashed, since its folder goes then), before a non-persistent folder is removed.
+      await entry.component?.stop(s3 ? (dir) => this.upload(roomId, dir, s3) : undefined);
     })();
     // later components of the room wait for this one (and any before it) to be done with the folder
     const all = Promise.all([this.stopping.get(roomId), done]).then(() => undefined);
@@ -167,6 +178,35 @@ export class HlsComponents {
       if (this.stopping.get(roomId) === all) this.stopping.delete(roomId);
     });
     await all;
+  }
+
+  /** Sends the folder's files to `<bucket>/<room_id>/<file>`; HlsUploaded when all are there, else HlsUploadCrashed. */
+  private async upload(roomId: string, dir: string, credentials: S3Credentials): Promise<void> {
+    const log = this.deps.logger.child({ room: roomId });
+    const uploader = new S3Uploader(credentials, this.deps.s3Endpoint, log, this.deps.s3RetryPolicy ?? DEFAULT_RETRY_POLICY);
+    try {
+      let files: string[];
+      try {
+        files = (await filesUnder(dir)).filter((f) => UPLOADED_FILE.test(f));
+      } catch (error) {
+        log.error({ err: (error as Error).message, ...uploader.target }, 'HLS: the folder to upload cannot be read: HlsUploadCrashed');
+        this.deps.bus.publish({ type: 'hlsUploadCrashed', roomId });
+        return;
+      }
+      const started = Date.now();
+      log.info({ files: files.length, ...uploader.target }, 'HLS: uploading the stream to S3');
+      const result = await uploader.uploadAll(files.map((f) => ({ file: path.join(dir, f), key: objectKey(roomId, f) })));
+      if (result.ok) {
+        log.info({ files: result.uploaded, bytes: result.bytes, ms: Date.now() - started, ...uploader.target }, 'HLS: stream uploaded to S3');
+        this.deps.bus.publish({ type: 'hlsUploaded', roomId });
+      } else {
+        const notSent = files.length - result.uploaded;
+        log.error({ key: result.failedKey, attempts: result.attempts, reason: result.reason, uploaded: result.uploaded, notSent, ...uploader.target }, 'HLS: S3 upload failed: HlsUploadCrashed');
+        this.deps.bus.publish({ type: 'hlsUploadCrashed', roomId });
+      }
+    } finally {
+      uploader.close();
+    }
   }
 
   async stopAll(): Promise<void> {

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { isIP } from 'node:net';
 import { cidrRange, inRange } from '../turn/peer-cidr.js';
 import { EnvReader } from './env-reader.js';
+import { parseS3Env, type S3Config } from './s3-env.js';
 
 export type Mode = 'development' | 'production';
 export type LogLevel = 'debug' | 'info' | 'warning' | 'error';
@@ -82,6 +83,8 @@ export interface Config {
   readonly webhookAllowPrivate: boolean;
   /** FJ_DEMO_ENABLED (default: on in development only): the /demo and /check pages and the demo peer endpoint. */
   readonly demoEnabled: boolean;
+  /** FJ_S3_*: credentials for the Recording component, and where every S3 upload goes */
+  readonly s3: S3Config;
 }
 
 export interface HostFacts {
@@ -180,6 +183,7 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>, h
     dist: parseDist(r, host),
     webhookAllowPrivate: r.bool('FJ_WEBHOOK_ALLOW_PRIVATE', false),
     demoEnabled: r.bool('FJ_DEMO_ENABLED', dev),
+    s3: parseS3Env(r),
   };
   r.bool('FJ_FEATURE_FLAG_REQUEST_ROUTING_ENABLED', true); // accepted for compatibility; routing is always on here
 

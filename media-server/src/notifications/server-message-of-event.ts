@@ -50,6 +50,10 @@ export function serverMessageOf(event: DomainEvent): ServerMessage | undefined {
       return { componentCrashed: { roomId: event.roomId, componentId: event.componentId } };
     case 'hlsPlayable':
       return { hlsPlayable: { roomId: event.roomId, componentId: event.componentId } };
+    case 'hlsUploaded':
+      return { hlsUploaded: { roomId: event.roomId } };
+    case 'hlsUploadCrashed':
+      return { hlsUploadCrashed: { roomId: event.roomId } };
     case 'componentAdded':
     case 'componentRemoved':
       return undefined; // the original has no notification for these

@@ -22,6 +22,10 @@ export type DomainEvent =
   | { type: 'componentCrashed'; roomId: string; componentId: string }
   /** the HLS component's first segment exists */
   | { type: 'hlsPlayable'; roomId: string; componentId: string }
+  /** the HLS component's stream is in its S3 bucket (every file sent) */
+  | { type: 'hlsUploaded'; roomId: string }
+  /** the HLS component's S3 upload failed (a file failed every try) */
+  | { type: 'hlsUploadCrashed'; roomId: string }
   | { type: 'componentTrackAdded'; roomId: string; componentId: string; trackId: string; trackType: TrackType; metadata: unknown }
   | { type: 'componentTrackRemoved'; roomId: string; componentId: string; trackId: string; trackType: TrackType; metadata: unknown };
 

@@ -22,10 +22,20 @@ export interface TestNode {
   stop: () => Promise<void>;
 }
 
-export async function startTestNode(env: Record<string, string> = {}, overrides: Partial<Config> = {}): Promise<TestNode> {
+export async function startTestNode(
+  env: Record<string, string> = {},
+  overrides: Partial<Config> = {},
+  /** every log line (info and up) is also pushed here, for tests of what logs say and must not say */
+  logLines?: string[],
+): Promise<TestNode> {
   const config = { ...testConfig(env), ...overrides };
-  const quiet = { write: (line: string) => void (process.env.FJ_TEST_LOGS ? process.stderr.write(line) : undefined) };
-  const node = await startNode(config, createLogger({ level: 'error', structured: true, destination: quiet }));
+  const quiet = {
+    write: (line: string) => {
+      logLines?.push(line);
+      if (process.env.FJ_TEST_LOGS) process.stderr.write(line);
+    },
+  };
+  const node = await startNode(config, createLogger({ level: logLines ? 'info' : 'error', structured: true, destination: quiet }));
   const base = `http://127.0.0.1:${node.httpPort}`;
   const api: TestNode['api'] = async (path, init = {}) => {
     const headers = new Headers(init.headers);
