@@ -44,7 +44,8 @@ test.before(async () => {
     FJ_HOST: server,
     FJ_METRICS_IP: '127.0.0.1',
     FJ_WORKERS: '1',
-    FJ_LOG_LEVEL: 'warning',
+    // info: the node's `downlink floor` lines (trials and their outcome) are printed after the test
+    FJ_LOG_LEVEL: 'info',
   });
   agent = await startAgent(`${PREFIX}pub`);
   const deadline = Date.now() + 20_000;
@@ -58,6 +59,7 @@ test.after.always(async () => {
   for (const b of browsers) await b.close().catch(() => undefined);
   await agent?.stop();
   if (node) await stopChild(node.child, 'SIGINT', 3000);
+  if (node) console.error(`[downlink] server: ${node.output().split('\n').filter((l) => l.includes('downlink floor')).join('\n') || 'no downlink floor changes'}`);
   await removeNamespaces(PREFIX);
 });
 
@@ -124,25 +126,20 @@ test('a simulcast subscriber gets the top layer on an open link, a lower layer a
   console.error(`[downlink] open link: ${brief(open.history)}`);
   t.true(open.ok, `top layer (${topWidth}px) at > 15 fps within 10 s: ${brief(open.history)}`);
 
-  // 2. 400 kbit/s: within 10 s a lower layer, still decoding. (The issue's "> 10 fps" is reached in most runs, at
-  //    10-38 fps, but not in every one: mediasoup may keep the middle layer at its lower temporal layers.)
+  // 2. 400 kbit/s: within 10 s a lower layer, decoded at more than 10 fps.
   await shape('400kbit');
-  const limited = await watch(sub, trackId, 10_000, (s) => s.frameWidth > 0 && s.frameWidth < topWidth && s.framesPerSecond >= 5);
+  const limited = await watch(sub, trackId, 10_000, (s) => s.frameWidth > 0 && s.frameWidth < topWidth && s.framesPerSecond > 10);
   console.error(`[downlink] 400 kbit/s: ${brief(limited.history)}`);
-  t.true(limited.ok, `a lower layer decoded at >= 5 fps within 10 s of the limit: ${brief(limited.history)}`);
-  const tenFps = limited.history.find((s) => s.frameWidth < topWidth && s.framesPerSecond > 10);
-  t.log(`lower layer above 10 fps: ${tenFps ? `${(tenFps.at / 1000).toFixed(1)} s after the limit` : 'not within 10 s'}`);
+  t.true(limited.ok, `a lower layer decoded at > 10 fps within 10 s of the limit: ${brief(limited.history)}`);
 
-  // 3. Limit lifted: decoding goes on, and the time back to the top layer is measured. mediasoup raises no spatial
-  //    layer for 10 s after a bandwidth downgrade and the estimate regrows a few percent a second: measured 1-18 s,
-  //    and sometimes more than 20 s on a loaded machine, so it is reported, not asserted (issue 16 stays open on it).
+  // 3. Limit lifted: back to the top layer within 20 s. mediasoup alone took more than 20 s in 3 of 3 runs (its
+  //    estimate regrows slowly from the lower layer's traffic); the downlink floor's trial (src/sfu/downlink-floor.ts)
+  //    brings it back in a few seconds.
   await unshape();
   const recovered = await watch(sub, trackId, 20_000, (s) => s.frameWidth >= topWidth && s.framesPerSecond > 0);
   console.error(`[downlink] limit lifted: ${brief(recovered.history)}`);
-  t.log(`top layer again: ${recovered.ok ? `${(recovered.history.at(-1)!.at / 1000).toFixed(1)} s after the limit was lifted` : 'not within 20 s'}`);
-  const decodedAfter = recovered.history.at(-1)!.framesDecoded - recovered.history[0]!.framesDecoded;
-  const secondsAfter = Math.max(1, (recovered.history.at(-1)!.at - recovered.history[0]!.at) / 1000);
-  t.true(decodedAfter / secondsAfter >= 3, `kept decoding after the limit was lifted (${decodedAfter} frames in ${secondsAfter.toFixed(1)} s): ${brief(recovered.history)}`);
+  t.true(recovered.ok, `the top layer (${topWidth}px) again within 20 s of the limit being lifted: ${brief(recovered.history)}`);
+  t.log(`top layer again ${(recovered.history.at(-1)!.at / 1000).toFixed(1)} s after the limit was lifted`);
 
   // 4. 5% of the subscriber's incoming UDP dropped for 8 s: video keeps decoding (NACK retransmissions).
   await dropIncoming(0.05);
@@ -151,7 +148,6 @@ test('a simulcast subscriber gets the top layer on an open link, a lower layer a
   console.error(`[downlink] 5% loss: ${brief(lossy.history)}`);
   const decodedDuringLoss = lossy.history.at(-1)!.framesDecoded - lossy.history[0]!.framesDecoded;
   const seconds = (lossy.history.at(-1)!.at - lossy.history[0]!.at) / 1000;
-  // (the frame rate here is the layer's, which after a slow recovery may still be a lower temporal layer: 5 fps)
   t.true(decodedDuringLoss / seconds >= 3, `${decodedDuringLoss} frames decoded in ${seconds.toFixed(1)} s at 5% loss`);
   t.log(`at 5% loss: ${(decodedDuringLoss / seconds).toFixed(1)} frames/s decoded`);
   t.true(lossy.history.every((s) => s.frameWidth >= lowWidth), 'never lost the picture');

@@ -6,6 +6,7 @@ import type { types } from 'mediasoup';
 import type { Logger } from 'pino';
 import type { RoomRegistry } from '../rooms/room-registry.js';
 import type { RoomMedia } from '../sfu/room-media.js';
+import { DownlinkProber } from '../sfu/downlink-prober.js';
 import {
   parseClientMediaEvent,
   serializeServerMediaEvent,
@@ -388,8 +389,16 @@ export class RoomSignaling {
     await transport.connect({ dtlsParameters: offer.dtlsParameters });
     if (!this.current(session, epoch) || transport.closed) return undefined;
     await transport.enableTraceEvent(['bwe']).catch(() => undefined);
+    // Lends the transport a bitrate floor when its simulcast consumers sit below the layers they want on a link that
+    // may have recovered (downlink-floor.ts says why mediasoup alone can take a minute there).
+    const prober = new DownlinkProber(
+      transport,
+      () => [...session.received.values()].map((r) => r.consumer),
+      (change) => this.logger.info({ peer: session.peerId, ...change }, 'downlink floor'),
+    );
     transport.on('trace', (trace) => {
       if (trace.type !== 'bwe') return;
+      prober.onBwe(trace.info as { availableBitrate?: number; desiredBitrate?: number });
       const now = Date.now();
       if (now - session.lastBandwidthReport < 1000) return;
       session.lastBandwidthReport = now;

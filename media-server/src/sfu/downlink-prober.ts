@@ -1,0 +1,120 @@
+// Drives DownlinkFloor (downlink-floor.ts) for one receiving WebRtcTransport: its samples come from the transport's
+// `bwe` trace (mediasoup emits one about every second while transport-cc runs, so idle receivers cost nothing extra),
+// the loss figure from a getStats() only while a shortfall or a trial is on, and the floor goes to the worker as the
+// transport's minimum outgoing bitrate. One sample at a time: a trace that arrives while the previous sample still
+// awaits the worker is dropped, so a slow worker never builds a queue here.
+import type { types } from 'mediasoup';
+import { DownlinkFloor, DOWNLINK_FLOOR_DEFAULTS, type DownlinkFloorOptions } from './downlink-floor.js';
+
+/** mediasoup refuses a minimum outgoing bitrate below this (other than 0, none) */
+const WORKER_MIN_BITRATE = 30_000;
+/** a floor is never above this, whatever mediasoup's desired figure says (bps) */
+const MAX_FLOOR = 20_000_000;
+
+export interface BweTrace {
+  readonly availableBitrate?: number;
+  readonly desiredBitrate?: number;
+}
+
+export interface FloorChange {
+  readonly event: string;
+  readonly floor: number;
+  readonly available: number;
+  readonly desired: number;
+  readonly loss: number | undefined;
+}
+
+export class DownlinkProber {
+  private readonly policy: DownlinkFloor;
+  private sampling = false;
+  private readonly layers = new WeakMap<types.Consumer, LayerMemory>();
+  private closed = false;
+
+  constructor(
+    private readonly transport: types.WebRtcTransport,
+    private readonly consumers: () => Iterable<types.Consumer>,
+    private readonly onChange: (change: FloorChange) => void = () => undefined,
+    options: DownlinkFloorOptions = DOWNLINK_FLOOR_DEFAULTS,
+    private readonly now: () => number = Date.now,
+  ) {
+    this.policy = new DownlinkFloor(options);
+    transport.observer.once('close', () => {
+      this.closed = true;
+    });
+  }
+
+  /** The floor in force now (bps; 0 = none). */
+  get floor(): number {
+    return this.policy.floor;
+  }
+
+  /** Feed every `bwe` trace of the transport here. */
+  onBwe(info: BweTrace): void {
+    if (this.sampling || this.closed || this.transport.closed) return;
+    const available = info.availableBitrate;
+    const desired = info.desiredBitrate;
+    if (typeof available !== 'number' || typeof desired !== 'number' || !Number.isFinite(available) || !Number.isFinite(desired)) return;
+    this.sampling = true;
+    void this.sample(available, desired).finally(() => {
+      this.sampling = false;
+    });
+  }
+
+  private async sample(available: number, desired: number): Promise<void> {
+    const now = this.now();
+    // every consumer is looked at (no short-circuit), so each one's layer memory stays current
+    const belowTarget = [...this.consumers()].map((c) => isBelowTarget(c, now, this.layers)).includes(true);
+    let loss: number | undefined;
+    if (this.policy.wantsLoss || belowTarget) {
+      const [stats] = await this.transport.getStats().catch(() => [] as types.WebRtcTransportStat[]);
+      // the transport may have closed while the worker answered: nothing to steer any more
+      if (this.closed || this.transport.closed) return;
+      loss = stats?.rtpPacketLossSent;
+    }
+    const floor = this.policy.onSample({ now: this.now(), available, desired, belowTarget, loss });
+    if (floor === undefined) return;
+    const bitrate = floor === 0 ? 0 : Math.min(MAX_FLOOR, Math.max(WORKER_MIN_BITRATE, floor));
+    await this.transport.setMinOutgoingBitrate(bitrate).catch(() => undefined);
+    if (this.closed || this.transport.closed) return;
+    this.onChange({ event: this.policy.lastEvent ?? 'unknown', floor: bitrate, available, desired, loss });
+  }
+}
+
+/**
+ * mediasoup keeps a simulcast consumer off spatial layers above the one it was moved down to for 10 s after a
+ * bandwidth downgrade (SimulcastProducerStreamManager's BweDowngradeConservativeMs); a trial meanwhile could only
+ * raise its temporal layer.
+ */
+const SPATIAL_UPGRADE_WAIT_MS = 10_500;
+
+interface LayerMemory {
+  spatial: number;
+  preferred: number;
+  downAt: number;
+}
+
+/**
+ * Whether a sending video simulcast consumer is on a lower layer than it wants and its producer sends: a lower spatial
+ * layer (unless mediasoup would refuse the step up now), or the right spatial layer at a lower temporal layer (the
+ * middle layer at a quarter of its frame rate, say). `memory` remembers each consumer's last layers between samples.
+ */
+export function isBelowTarget(consumer: types.Consumer, now: number, memory: WeakMap<types.Consumer, LayerMemory>): boolean {
+  if (consumer.closed || consumer.kind !== 'video' || consumer.type !== 'simulcast') return false;
+  if (consumer.paused || consumer.producerPaused) return false;
+  const preferred = consumer.preferredLayers;
+  if (!preferred) return false;
+  const producerScores = consumer.score?.producerScores ?? [];
+  let target = -1;
+  for (let layer = 0; layer <= preferred.spatialLayer && layer < producerScores.length; layer++) {
+    if ((producerScores[layer] ?? 0) > 0) target = layer;
+  }
+  const spatial = consumer.currentLayers?.spatialLayer ?? -1;
+  const temporal = consumer.currentLayers?.temporalLayer ?? -1;
+  const seen = memory.get(consumer);
+  const downAt = seen && spatial < seen.spatial && seen.preferred === preferred.spatialLayer ? now : (seen?.downAt ?? 0);
+  memory.set(consumer, { spatial, preferred: preferred.spatialLayer, downAt });
+  // within mediasoup's wait, the layer it may still raise is the temporal one of the current spatial layer
+  const reachable = spatial >= 0 && spatial < target && now - downAt < SPATIAL_UPGRADE_WAIT_MS ? spatial : target;
+  if (spatial < reachable) return true;
+  return spatial >= 0 && spatial === reachable && preferred.temporalLayer !== undefined && temporal < preferred.temporalLayer;
+}
