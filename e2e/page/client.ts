@@ -46,6 +46,18 @@ async function join(o: JoinOptions): Promise<string> {
     note(`trackRemoved ${ctx.trackId}`);
   });
   client.connect({ token: o.token, peerMetadata: { name: o.name }, signaling: { host: o.host, protocol: 'ws' } });
+  // The client passes on peers' tracks only; a component's (File, RTSP, SIP) come from its WebRTC endpoint.
+  const endpoint = (client as any).webrtc;
+  endpoint?.on('trackReady', (ctx: any) => {
+    if (ctx.endpoint?.type === 'webrtc') return;
+    remote.set(ctx.trackId, { kind: ctx.track?.kind ?? '?', endpointId: ctx.endpoint.id, mediaTrackId: ctx.track?.id });
+    note(`trackReady ${ctx.trackId} ${ctx.track?.kind} (component ${ctx.endpoint?.type})`);
+  });
+  endpoint?.on('trackRemoved', (ctx: any) => {
+    if (ctx.endpoint?.type === 'webrtc') return;
+    remote.delete(ctx.trackId);
+    note(`trackRemoved ${ctx.trackId} (component)`);
+  });
   const peerId = await joined;
   note(`joined ${peerId}`);
   if (!o.audio && !o.video) return peerId; // receive only

@@ -20,9 +20,10 @@ import { FilePlayer } from './file-player.js';
 import { HlsComponents, type PeerProducerLookup } from './hls-components.js';
 import type { RetryPolicy } from './s3-uploader.js';
 import type { S3Config } from '../config/s3-env.js';
+import { RtspComponents } from './rtsp-components.js';
 
 /** The component types this server can run so far; the others answer as disabled, whatever FJ_COMPONENTS_USED says. */
-export const BUILT_COMPONENT_TYPES: ReadonlySet<ComponentType> = new Set<ComponentType>(['file', 'hls']);
+export const BUILT_COMPONENT_TYPES: ReadonlySet<ComponentType> = new Set<ComponentType>(['file', 'hls', 'rtsp']);
 /** Players (ffmpeg processes) one node runs at once; past it a create answers 503. */
 export const MAX_PLAYERS_PER_NODE = 64;
 
@@ -56,6 +57,8 @@ export class ComponentManager implements ComponentOperations {
   private readonly newId: () => string;
   /** the HLS components (GET /hls reads their folders) */
   readonly hls: HlsComponents;
+  /** the RTSP components (their cameras) */
+  readonly rtsp: RtspComponents;
 
   constructor(private readonly deps: ComponentManagerDeps) {
     this.newId = deps.newComponentId ?? randomUUID;
@@ -74,9 +77,11 @@ export class ComponentManager implements ComponentOperations {
       s3Endpoint: { endpoint: deps.s3?.endpoint, forcePathStyle: deps.s3?.forcePathStyle ?? false },
       ...(deps.s3RetryPolicy ? { s3RetryPolicy: deps.s3RetryPolicy } : {}),
     });
+    this.rtsp = new RtspComponents({ registry: deps.registry, logger: deps.logger, ffmpegPath: deps.ffmpegPath ?? 'ffmpeg' });
     deps.bus.subscribe((event) => {
       if (event.type === 'roomDeleted' || event.type === 'roomCrashed') {
         this.stopRoom(event.roomId);
+        this.rtsp.stopRoom(event.roomId);
         void this.hls.stop(event.roomId);
       }
     });
@@ -86,13 +91,18 @@ export class ComponentManager implements ComponentOperations {
     const { type, options } = checkComponentBody(body);
     const room = this.deps.registry.get(roomId);
     const spec = parseComponentRequest(type, options, roomFacts(room), this.context);
-    if (this.running.size + this.hls.size >= MAX_PLAYERS_PER_NODE) {
+    if (this.running.size + this.hls.size + this.rtsp.size >= MAX_PLAYERS_PER_NODE) {
       throw new DomainError('component_capacity', `Reached the limit of ${MAX_PLAYERS_PER_NODE} playing components on this Fishjam instance`);
     }
     const component = this.deps.registry.addComponent(roomId, this.newId(), type, spec.properties);
     if (spec.type === 'hls') {
       // As the original: the answer comes at once; `playable` turns true (and HlsPlayable goes out) with the first segment.
       void this.hls.start(room, component.id, spec.hls, spec.properties);
+      return component.view();
+    }
+    if (spec.type === 'rtsp') {
+      // As the original: the answer comes at once; the track is announced when the camera's video first flows.
+      void this.rtsp.start(room, component.id, spec.rtsp);
       return component.view();
     }
     // As the original: the answer comes at once, with no tracks; the track is announced when the player runs.
@@ -104,6 +114,7 @@ export class ComponentManager implements ComponentOperations {
     this.deps.registry.getComponent(roomId, componentId);
     const running = this.running.get(key(roomId, componentId));
     if (running) this.stop(running);
+    void this.rtsp.stop(componentId);
     // the folder is no longer served from now on; ffmpeg finishes in the background
     void this.hls.stop(roomId, componentId);
     this.deps.registry.removeComponent(roomId, componentId);
@@ -128,6 +139,7 @@ export class ComponentManager implements ComponentOperations {
   async stopAll(): Promise<void> {
     await Promise.all([...this.running.values()].map((r) => this.stop(r)));
     await this.hls.stopAll();
+    await this.rtsp.stopAll();
   }
 
   private async play(room: Room, componentId: string, file: FileSpec): Promise<void> {

@@ -6,6 +6,7 @@ import { DomainError } from '../rooms/domain-errors.js';
 import { COMPONENT_TYPES, type ComponentType, type VideoCodec } from '../rooms/room-types.js';
 import { parseFileOptions, type FileSpec, type SourceLookup } from './file-options.js';
 import { hlsProperties, parseHlsOptions, type HlsSpec } from './hls-options.js';
+import { parseRtspOptions, rtspProperties, type RtspSpec } from './rtsp-options.js';
 
 /** Components one room may hold (the original has no limit for file, rtsp and sip; each of ours may be a process). */
 export const MAX_COMPONENTS_PER_ROOM = 32;
@@ -40,7 +41,8 @@ export interface ComponentContext {
 
 export type ComponentSpec =
   | { type: 'file'; file: FileSpec; properties: Record<string, unknown> }
-  | { type: 'hls'; hls: HlsSpec; properties: Record<string, unknown> };
+  | { type: 'hls'; hls: HlsSpec; properties: Record<string, unknown> }
+  | { type: 'rtsp'; rtsp: RtspSpec; properties: Record<string, unknown> };
 
 /** Steps 4 to 7, once the room exists (step 3 is the caller's). */
 export function parseComponentRequest(type: ComponentType, options: unknown, room: RoomFacts, ctx: ComponentContext): ComponentSpec {
@@ -70,6 +72,10 @@ export function parseComponentRequest(type: ComponentType, options: unknown, roo
     case 'hls': {
       const hls = parseHlsOptions(opts as Record<string, unknown>);
       return { type, hls, properties: hlsProperties(hls, false) };
+    }
+    case 'rtsp': {
+      const rtsp = parseRtspOptions(opts as Record<string, unknown>);
+      return { type, rtsp, properties: rtspProperties(rtsp) };
     }
     default:
       // Unreachable while `enabled` holds built types only; a clean 400 rather than a crash if that ever changes.

@@ -27,7 +27,7 @@ export async function joinAsReceiver(base: string, token: string): Promise<Recei
         new RTCRtpCodecParameters({
           mimeType: 'video/H264',
           clockRate: 90000,
-          payloadType: 106,
+          payloadType: 108,
           rtcpFeedback: [useNACK(), usePLI()],
           parameters: 'level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f',
         }),
