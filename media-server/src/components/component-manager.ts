@@ -18,12 +18,14 @@ import { checkComponentBody, checkSubscribable, checkSubscribeBody, parseCompone
 import type { FileSpec, SourceLookup } from './file-options.js';
 import { FilePlayer } from './file-player.js';
 import { HlsComponents, type PeerProducerLookup } from './hls-components.js';
-import type { RetryPolicy } from './s3-uploader.js';
+import { RawRecordingsCleaner } from './raw-recordings-cleaner.js';
+import { RecordingComponents } from './recording-components.js';
+import { DEFAULT_RETRY_POLICY, type RetryPolicy } from './s3-uploader.js';
 import type { S3Config } from '../config/s3-env.js';
 import { RtspComponents } from './rtsp-components.js';
 
 /** The component types this server can run so far; the others answer as disabled, whatever FJ_COMPONENTS_USED says. */
-export const BUILT_COMPONENT_TYPES: ReadonlySet<ComponentType> = new Set<ComponentType>(['file', 'hls', 'rtsp']);
+export const BUILT_COMPONENT_TYPES: ReadonlySet<ComponentType> = new Set<ComponentType>(['file', 'hls', 'rtsp', 'recording']);
 /** Players (ffmpeg processes) one node runs at once; past it a create answers 503. */
 export const MAX_PLAYERS_PER_NODE = 64;
 
@@ -59,6 +61,10 @@ export class ComponentManager implements ComponentOperations {
   readonly hls: HlsComponents;
   /** the RTSP components (their cameras) */
   readonly rtsp: RtspComponents;
+  /** the Recording components (raw recordings uploaded to S3) */
+  readonly recordings: RecordingComponents;
+  /** removes raw recordings of rooms gone for an hour (only when Recording components are enabled) */
+  private readonly cleaner: RawRecordingsCleaner | undefined;
 
   constructor(private readonly deps: ComponentManagerDeps) {
     this.newId = deps.newComponentId ?? randomUUID;
@@ -66,7 +72,11 @@ export class ComponentManager implements ComponentOperations {
     for (const t of deps.componentsUsed) {
       if (!enabled.has(t as ComponentType)) deps.logger.warn({ type: t }, 'FJ_COMPONENTS_USED names a component type this server does not run yet: creating one answers "disabled"');
     }
-    this.context = { enabled, lookup: fileSystemLookup(path.join(deps.resourcesBasePath, 'file_component_sources')) };
+    this.context = {
+      enabled,
+      lookup: fileSystemLookup(path.join(deps.resourcesBasePath, 'file_component_sources')),
+      recordingEnv: { credentials: deps.s3?.credentials, pathPrefix: deps.s3?.pathPrefix },
+    };
     this.hls = new HlsComponents({
       registry: deps.registry,
       bus: deps.bus,
@@ -78,11 +88,26 @@ export class ComponentManager implements ComponentOperations {
       ...(deps.s3RetryPolicy ? { s3RetryPolicy: deps.s3RetryPolicy } : {}),
     });
     this.rtsp = new RtspComponents({ registry: deps.registry, logger: deps.logger, ffmpegPath: deps.ffmpegPath ?? 'ffmpeg' });
+    this.recordings = new RecordingComponents({
+      registry: deps.registry,
+      bus: deps.bus,
+      logger: deps.logger,
+      resourcesBasePath: deps.resourcesBasePath,
+      ffmpegPath: deps.ffmpegPath ?? 'ffmpeg',
+      peerProducer: deps.peerProducer ?? (() => undefined),
+      s3Endpoint: { endpoint: deps.s3?.endpoint, forcePathStyle: deps.s3?.forcePathStyle ?? false },
+      retryPolicy: deps.s3RetryPolicy ?? DEFAULT_RETRY_POLICY,
+    });
+    if (enabled.has('recording')) {
+      this.cleaner = new RawRecordingsCleaner(path.join(deps.resourcesBasePath, 'raw_recordings'), (roomId) => deps.registry.find(roomId) !== undefined, deps.logger);
+      this.cleaner.start();
+    }
     deps.bus.subscribe((event) => {
       if (event.type === 'roomDeleted' || event.type === 'roomCrashed') {
         this.stopRoom(event.roomId);
         this.rtsp.stopRoom(event.roomId);
         void this.hls.stop(event.roomId);
+        void this.recordings.stop(event.roomId);
       }
     });
   }
@@ -91,7 +116,7 @@ export class ComponentManager implements ComponentOperations {
     const { type, options } = checkComponentBody(body);
     const room = this.deps.registry.get(roomId);
     const spec = parseComponentRequest(type, options, roomFacts(room), this.context);
-    if (this.running.size + this.hls.size + this.rtsp.size >= MAX_PLAYERS_PER_NODE) {
+    if (this.running.size + this.hls.size + this.rtsp.size + this.recordings.size >= MAX_PLAYERS_PER_NODE) {
       throw new DomainError('component_capacity', `Reached the limit of ${MAX_PLAYERS_PER_NODE} playing components on this Fishjam instance`);
     }
     const component = this.deps.registry.addComponent(roomId, this.newId(), type, spec.properties);
@@ -103,6 +128,11 @@ export class ComponentManager implements ComponentOperations {
     if (spec.type === 'rtsp') {
       // As the original: the answer comes at once; the track is announced when the camera's video first flows.
       void this.rtsp.start(room, component.id, spec.rtsp);
+      return component.view();
+    }
+    if (spec.type === 'recording') {
+      // As the original: the answer comes at once, without waiting for S3 (a 201 does not prove the credentials work).
+      void this.recordings.start(room, component.id, spec.recording);
       return component.view();
     }
     // As the original: the answer comes at once, with no tracks; the track is announced when the player runs.
@@ -117,6 +147,7 @@ export class ComponentManager implements ComponentOperations {
     void this.rtsp.stop(componentId);
     // the folder is no longer served from now on; ffmpeg finishes in the background
     void this.hls.stop(roomId, componentId);
+    void this.recordings.stop(roomId, componentId);
     this.deps.registry.removeComponent(roomId, componentId);
   }
 
@@ -126,8 +157,9 @@ export class ComponentManager implements ComponentOperations {
     // 400, not 404, for a missing component here: the original's answer.
     if (!component) throw new DomainError('invalid_component', `Component ${componentId} does not exist`);
     checkSubscribable(componentId, component.type, component.properties);
-    // Only HLS and Recording in manual mode get here; only HLS can be created so far.
-    this.hls.subscribe(roomId, componentId, origins);
+    // Only HLS and Recording in manual mode get here.
+    if (component.type === 'recording') this.recordings.subscribe(roomId, componentId, origins);
+    else this.hls.subscribe(roomId, componentId, origins);
   }
 
   /** Players running now (tests and metrics). */
@@ -140,6 +172,8 @@ export class ComponentManager implements ComponentOperations {
     await Promise.all([...this.running.values()].map((r) => this.stop(r)));
     await this.hls.stopAll();
     await this.rtsp.stopAll();
+    await this.recordings.stopAll();
+    await this.cleaner?.stop();
   }
 
   private async play(room: Room, componentId: string, file: FileSpec): Promise<void> {

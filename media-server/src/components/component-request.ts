@@ -7,6 +7,7 @@ import { COMPONENT_TYPES, type ComponentType, type VideoCodec } from '../rooms/r
 import { parseFileOptions, type FileSpec, type SourceLookup } from './file-options.js';
 import { hlsProperties, parseHlsOptions, type HlsSpec } from './hls-options.js';
 import { parseRtspOptions, rtspProperties, type RtspSpec } from './rtsp-options.js';
+import { parseRecordingOptions, recordingProperties, type RecordingEnv, type RecordingSpec } from './recording-options.js';
 
 /** Components one room may hold (the original has no limit for file, rtsp and sip; each of ours may be a process). */
 export const MAX_COMPONENTS_PER_ROOM = 32;
@@ -37,12 +38,15 @@ export interface ComponentContext {
   /** types allowed and built here (FJ_COMPONENTS_USED, less the types not built yet) */
   readonly enabled: ReadonlySet<ComponentType>;
   readonly lookup: SourceLookup;
+  /** FJ_S3_* for the Recording component */
+  readonly recordingEnv?: RecordingEnv;
 }
 
 export type ComponentSpec =
   | { type: 'file'; file: FileSpec; properties: Record<string, unknown> }
   | { type: 'hls'; hls: HlsSpec; properties: Record<string, unknown> }
-  | { type: 'rtsp'; rtsp: RtspSpec; properties: Record<string, unknown> };
+  | { type: 'rtsp'; rtsp: RtspSpec; properties: Record<string, unknown> }
+  | { type: 'recording'; recording: RecordingSpec; properties: Record<string, unknown> };
 
 /** Steps 4 to 7, once the room exists (step 3 is the caller's). */
 export function parseComponentRequest(type: ComponentType, options: unknown, room: RoomFacts, ctx: ComponentContext): ComponentSpec {
@@ -76,6 +80,10 @@ export function parseComponentRequest(type: ComponentType, options: unknown, roo
     case 'rtsp': {
       const rtsp = parseRtspOptions(opts as Record<string, unknown>);
       return { type, rtsp, properties: rtspProperties(rtsp) };
+    }
+    case 'recording': {
+      const recording = parseRecordingOptions(opts as Record<string, unknown>, ctx.recordingEnv ?? { credentials: undefined, pathPrefix: undefined });
+      return { type, recording, properties: recordingProperties(recording) };
     }
     default:
       // Unreachable while `enabled` holds built types only; a clean 400 rather than a crash if that ever changes.

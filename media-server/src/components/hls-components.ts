@@ -4,7 +4,6 @@
 // ComponentCrashed, and the S3 upload of the stream (HlsUploaded / HlsUploadCrashed) when the component ends. The
 // manager (component-manager.ts) creates and removes them; this keeps their state.
 import path from 'node:path';
-import type { types } from 'mediasoup';
 import type { Logger } from 'pino';
 import type { EventBus } from '../rooms/event-bus.js';
 import type { Room } from '../rooms/room.js';
@@ -12,13 +11,13 @@ import type { RoomRegistry } from '../rooms/room-registry.js';
 import { HlsComponent } from './hls-component.js';
 import type { HlsSpec } from './hls-options.js';
 import type { SourceTrack } from './hls-session.js';
+import { subscribedTracks, type PeerProducerLookup } from './subscribed-tracks.js';
 import { DEFAULT_RETRY_POLICY, filesUnder, objectKey, S3Uploader, type RetryPolicy, type S3Credentials, type S3Endpoint } from './s3-uploader.js';
 
 /** Endpoints one manual-mode HLS component may be subscribed to (ids are not checked, as in the original). */
 export const MAX_SUBSCRIBED_ORIGINS = 1024;
 
-/** The producer of a peer's track (peers' producers live in signalling; components' in the registry). */
-export type PeerProducerLookup = (roomId: string, peerId: string, trackId: string) => types.Producer | undefined;
+export type { PeerProducerLookup } from './subscribed-tracks.js';
 
 interface Entry {
   readonly roomId: string;
@@ -215,28 +214,6 @@ export class HlsComponents {
 
   /** Every track of the room the component takes (auto: all; manual: its origins'), with the producer to consume. */
   private tracksFor(entry: Entry): SourceTrack[] {
-    const room = this.deps.registry.find(entry.roomId);
-    if (!room) return [];
-    const wanted = (ownerId: string) => entry.spec.subscribeMode === 'auto' || entry.origins.has(ownerId);
-    const tracks: SourceTrack[] = [];
-    for (const peer of room.peers.values()) {
-      if (!wanted(peer.id)) continue;
-      for (const track of peer.tracks.values()) {
-        const producer = this.deps.peerProducer(room.id, peer.id, track.id);
-        if (producer && !producer.closed) tracks.push({ ownerId: peer.id, trackId: track.id, kind: track.type, producer, screenshare: isScreenshare(track.metadata) });
-      }
-    }
-    for (const component of room.components.values()) {
-      if (component.id === entry.componentId || !wanted(component.id)) continue;
-      for (const track of component.tracks.values()) {
-        if (!track.producer.closed) tracks.push({ ownerId: component.id, trackId: track.id, kind: track.type, producer: track.producer, screenshare: false });
-      }
-    }
-    return tracks;
+    return subscribedTracks(this.deps.registry, this.deps.peerProducer, entry.roomId, entry.componentId, entry.spec.subscribeMode, entry.origins);
   }
-}
-
-/** The original's rule: a video track whose metadata has `"type": "screenshare"` is a screenshare. */
-function isScreenshare(metadata: unknown): boolean {
-  return typeof metadata === 'object' && metadata !== null && (metadata as { type?: unknown }).type === 'screenshare';
 }

@@ -81,7 +81,7 @@ export function contentTypeOf(key: string): string | undefined {
   if (key.endsWith('.m3u8')) return 'application/vnd.apple.mpegurl';
   if (key.endsWith('.m4s')) return 'video/iso.segment';
   if (key.endsWith('.mp4')) return 'video/mp4';
-  if (key.endsWith('.mkv')) return 'video/x-matroska';
+  if (key.endsWith('.ts')) return 'video/mp2t';
   if (key.endsWith('.json')) return 'application/json';
   return undefined;
 }

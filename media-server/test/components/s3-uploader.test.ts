@@ -9,7 +9,7 @@ import { contentTypeOf, DEFAULT_RETRY_POLICY, filesUnder, objectKey, retryDelay,
 
 test('objectKey joins parts without empty segments or stray slashes', (t) => {
   t.is(objectKey('', 'room', 'index.m3u8'), 'room/index.m3u8');
-  t.is(objectKey('/rec/', 'room', 'part_x/a.mkv'), 'rec/room/part_x/a.mkv');
+  t.is(objectKey('/rec/', 'room', 'part_x/a.ts'), 'rec/room/part_x/a.ts');
   t.is(objectKey('a//b', 'c'), 'a/b/c');
 });
 
@@ -37,8 +37,8 @@ test('filesUnder lists regular files of the folder and its subfolders, sorted, w
     await writeFile(path.join(dir, 'b.m4s'), 'x');
     await writeFile(path.join(dir, 'a.m3u8'), 'x');
     await writeFile(path.join(dir, 'a.m3u8.tmp'), 'x');
-    await writeFile(path.join(dir, 'sub', 'c.mkv'), 'x');
-    t.deepEqual(await filesUnder(dir), ['a.m3u8', 'b.m4s', 'sub/c.mkv']);
+    await writeFile(path.join(dir, 'sub', 'c.ts'), 'x');
+    t.deepEqual(await filesUnder(dir), ['a.m3u8', 'b.m4s', 'sub/c.ts']);
     await t.throwsAsync(filesUnder(path.join(dir, 'missing')));
   } finally {
     await rm(dir, { recursive: true, force: true });
