@@ -34,6 +34,7 @@ import { randomUUID } from 'node:crypto';
 import { ClusterNode } from './cluster/cluster-node.js';
 import { ClusterRoomService } from './cluster/cluster-room-service.js';
 import { PeerSocketProxy } from './cluster/peer-socket-proxy.js';
+import { ClusterFiles } from './cluster/cluster-files.js';
 import { generatedRoomId } from './cluster/room-owner.js';
 import { ObservedNotificationHub, shareNotifications } from './cluster/cluster-notifications.js';
 import { withEffectiveCookie } from './cluster/dist-cookie.js';
@@ -169,6 +170,9 @@ export async function startNode(config: Config, logger: Logger): Promise<Fishjam
   });
   let rooms: RoomService = local;
   let proxy: PeerSocketProxy | undefined;
+  let remoteFiles: ClusterFiles | undefined;
+  const hls = { folderOf: (roomId: string) => components.hls.folderOf(roomId), lowLatencyOf: (roomId: string) => components.hls.lowLatencyOf(roomId) };
+  const recordings = new Recordings(path.join(config.resourcesBasePath, 'recordings'), (roomId) => components.hls.isLive(roomId));
   const peerSocket = (socket: import('ws').WebSocket) => handlePeerSocket(socket, { registry, hub: signaling, secretKeyBase: config.secretKeyBase, logger });
   if (cluster) {
     const c = cluster;
@@ -181,6 +185,7 @@ export async function startNode(config: Config, logger: Logger): Promise<Fishjam
     );
     rooms = clusterRooms;
     proxy = new PeerSocketProxy(c, (roomId) => clusterRooms.locate(roomId), peerSocket, logger.child({ component: 'cluster' }));
+    remoteFiles = new ClusterFiles({ cluster: c, locate: (roomId) => clusterRooms.locate(roomId), hls, recordings, logger: logger.child({ component: 'cluster' }) });
     // Server notifications are cluster-wide: each node passes its own events to the nodes that have subscribers.
     shareNotifications(c, bus, notifications);
   }
@@ -188,8 +193,9 @@ export async function startNode(config: Config, logger: Logger): Promise<Fishjam
   const nodeName = cluster?.self.full ?? config.dist.nodeName;
   const selfReport = () => ({ node: nodeName, host: config.host, ...localLoad(), receivedAt: Date.now() });
   const app = createHttpApp({
-    hls: { folderOf: (roomId) => components.hls.folderOf(roomId), lowLatencyOf: (roomId) => components.hls.lowLatencyOf(roomId) },
-    recordings: new Recordings(path.join(config.resourcesBasePath, 'recordings'), (roomId) => components.hls.isLive(roomId)),
+    hls,
+    recordings,
+    ...(remoteFiles ? { remoteFiles } : {}),
     serverApiToken: config.serverApiToken,
     logger,
     rooms,

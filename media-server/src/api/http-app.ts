@@ -11,8 +11,8 @@ import { mountAdminRoutes } from './routes/admin-routes.js';
 import { mountHealthRoute, mountProbeRoutes, type HealthSource } from './routes/health-routes.js';
 import { mountOpenApiRoute } from './routes/openapi-route.js';
 import { mountComponentRoutes } from './routes/component-routes.js';
-import { mountHlsRoutes, type HlsContentSource } from './routes/hls-routes.js';
-import { mountRecordingContentRoute, mountRecordingRoutes } from './routes/recording-routes.js';
+import { mountHlsRoutes, type HlsContentSource, type RemoteHls } from './routes/hls-routes.js';
+import { mountRecordingContentRoute, mountRecordingRoutes, type RemoteRecordings } from './routes/recording-routes.js';
 import type { Recordings } from '../components/recordings.js';
 import { mountRoomRoutes } from './routes/room-routes.js';
 import { mountClusterOverviewRoute, mountPageRoutes, type PagesDeps } from '../pages/page-routes.js';
@@ -40,6 +40,8 @@ export interface HttpAppDeps {
   readonly hls?: HlsContentSource;
   /** what persistent HLS components left, for /recording */
   readonly recordings?: Recordings;
+  /** in a cluster: /hls and /recording of rooms and recordings held by the other nodes */
+  readonly remoteFiles?: RemoteHls & RemoteRecordings;
 }
 
 export function createHttpApp(deps: HttpAppDeps): Koa {
@@ -61,8 +63,8 @@ export function createHttpApp(deps: HttpAppDeps): Koa {
   mountProbeRoutes(open, deps.health);
   mountOpenApiRoute(open, deps.health.version);
   if (deps.pages) mountPageRoutes(open, deps.pages);
-  if (deps.hls) mountHlsRoutes(open, deps.hls);
-  if (deps.recordings) mountRecordingContentRoute(open, deps.recordings);
+  if (deps.hls) mountHlsRoutes(open, deps.hls, deps.remoteFiles);
+  if (deps.recordings) mountRecordingContentRoute(open, deps.recordings, deps.remoteFiles);
   app.use(open.routes());
 
   const api = new Router();
@@ -70,7 +72,7 @@ export function createHttpApp(deps: HttpAppDeps): Koa {
   mountHealthRoute(api, deps.health);
   mountRoomRoutes(api, deps.rooms);
   mountComponentRoutes(api, deps.rooms);
-  if (deps.recordings) mountRecordingRoutes(api, deps.recordings);
+  if (deps.recordings) mountRecordingRoutes(api, deps.recordings, deps.remoteFiles);
   mountAdminRoutes(api, deps.startDrain, deps.drainStatus);
   if (deps.pages) mountClusterOverviewRoute(api, deps.pages.overview);
   app.use(api.routes());

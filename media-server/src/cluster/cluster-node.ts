@@ -60,8 +60,14 @@ interface Pending {
   timer: NodeJS.Timeout;
 }
 
-/** `replyable()` tells whether the answer can still reach the caller (the link it came on is still up). */
-export type RpcHandler = (params: unknown, from: string, replyable: () => boolean) => Promise<unknown>;
+/**
+ * `replyable()` tells whether the answer can still reach the caller (the link it came on is still up); `cancelled` is
+ * aborted when the caller gave up (it sent `cancel`: its client hung up) or the link closed.
+ */
+export type RpcHandler = (params: unknown, from: string, replyable: () => boolean, cancelled: AbortSignal) => Promise<unknown>;
+
+/** A call the other node did not answer within its deadline. */
+export class RpcTimeoutError extends Error {}
 
 export class RpcError extends Error {
   constructor(
@@ -124,6 +130,8 @@ export class ClusterNode extends EventEmitter<{ message: [DistMessage, string]; 
   private readonly handlers = new Map<string, RpcHandler>();
   /** calls in flight, per node: a link that closes fails only its own */
   private readonly pending = new Map<string, Map<number, Pending>>();
+  /** calls being served here, per calling node: a `cancel` from it, or its link closing, aborts them */
+  private readonly serving = new Map<string, Map<unknown, AbortController>>();
   private nextId = 1;
   private lastSent: { key: string; members: string; at: number } = { key: '', members: '', at: 0 };
   /** the members each linked node last said it is linked to */
@@ -164,25 +172,44 @@ export class ClusterNode extends EventEmitter<{ message: [DistMessage, string]; 
     this.handlers.set(method, handler);
   }
 
-  /** Calls `method` on `node`; rejects if the link is down or closes, on timeout, or with the remote RpcError. */
-  request(node: string, method: string, params: unknown, timeoutMs = 5000): Promise<unknown> {
+  /**
+   * Calls `method` on `node`; rejects if the link is down or closes, on timeout (RpcTimeoutError), or with the remote
+   * RpcError. `signal` gives up early (its reason is the rejection) and tells the other node to stop serving the call.
+   */
+  request(node: string, method: string, params: unknown, timeoutMs = 5000, signal?: AbortSignal): Promise<unknown> {
     const link = this.links.get(node);
     if (!link?.open) return Promise.reject(new Error(`no link to ${node}`));
+    if (signal?.aborted) return Promise.reject(new Error(`${method} on ${node} given up`));
     const id = this.nextId++;
     let calls = this.pending.get(node);
     if (!calls) this.pending.set(node, (calls = new Map()));
     const inFlight = calls;
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
+      const settle = () => {
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', onAbort);
         inFlight.delete(id);
-        reject(new Error(`${method} on ${node} timed out`));
+      };
+      const onAbort = () => {
+        settle();
+        if (link.open) link.send({ t: 'cancel', id });
+        reject(new Error(`${method} on ${node} given up`));
+      };
+      const timer = setTimeout(() => {
+        settle();
+        if (link.open) link.send({ t: 'cancel', id });
+        reject(new RpcTimeoutError(`${method} on ${node} timed out`));
       }, timeoutMs);
-      inFlight.set(id, { resolve, reject, timer });
+      inFlight.set(id, {
+        resolve: (v) => (settle(), resolve(v)),
+        reject: (e) => (settle(), reject(e)),
+        timer,
+      });
+      signal?.addEventListener('abort', onAbort, { once: true });
       try {
         link.send({ t: 'req', id, method, params });
       } catch (error) {
-        clearTimeout(timer);
-        inFlight.delete(id);
+        settle();
         reject(error as Error);
       }
     });
@@ -433,6 +460,10 @@ export class ClusterNode extends EventEmitter<{ message: [DistMessage, string]; 
         clearTimeout(p.timer);
         p.reject(new Error(`link to ${link.peer} closed`));
       }
+      // nobody is left to answer: what this node serves for it stops (a blocked wait, a file being read)
+      const served = this.serving.get(link.peer);
+      this.serving.delete(link.peer);
+      for (const c of served?.values() ?? []) c.abort();
       this.emit('linkDown', link.peer);
       // The others learn within MEMBERS_BATCH_MS that this member is gone from here (they may be waiting for a link to it).
       this.membersChanged();
@@ -448,6 +479,7 @@ export class ClusterNode extends EventEmitter<{ message: [DistMessage, string]; 
   private onMessage(from: string, message: DistMessage): void {
     if (message.t === 'load') return this.onLoad(from, message);
     if (message.t === 'req') return void this.onRpc(from, message);
+    if (message.t === 'cancel') return this.serving.get(from)?.get(message.id)?.abort();
     if (message.t === 'res') {
       const calls = this.pending.get(from);
       const p = calls?.get(message.id as number);
@@ -477,11 +509,21 @@ export class ClusterNode extends EventEmitter<{ message: [DistMessage, string]; 
     if (!handler) return reply({ ok: false, error: { status: 501, message: `unknown method ${String(message.method)}` } });
     const link = this.links.get(from);
     const replyable = () => link !== undefined && link.open && this.links.get(from) === link;
+    if (!replyable()) return;
+    // Bounded by what the other node has in flight (its own deadlines); removed when the handler ends.
+    let served = this.serving.get(from);
+    if (!served) this.serving.set(from, (served = new Map()));
+    const cancel = new AbortController();
+    served.set(message.id, cancel);
     try {
-      reply({ ok: true, result: await handler(message.params, from, replyable) });
+      const result = await handler(message.params, from, replyable, cancel.signal);
+      if (!cancel.signal.aborted) reply({ ok: true, result });
     } catch (error) {
       const status = (error as { status?: number }).status ?? 500;
-      reply({ ok: false, error: { status, message: (error as Error).message } });
+      if (!cancel.signal.aborted) reply({ ok: false, error: { status, message: (error as Error).message } });
+    } finally {
+      if (served.get(message.id) === cancel) served.delete(message.id);
+      if (served.size === 0 && this.serving.get(from) === served) this.serving.delete(from);
     }
   }
 
