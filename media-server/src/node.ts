@@ -15,6 +15,11 @@ import { Drain } from './lifecycle/drain.js';
 import { NodeState } from './lifecycle/node-state.js';
 import { startMetricsServer } from './metrics/metrics-server.js';
 import { NodeMetrics } from './metrics/node-metrics.js';
+import { availableCores, ProcessCpu } from './metrics/process-cpu.js';
+import { componentShare, type ComponentCpu } from './metrics/load-ratio.js';
+
+/** How often the component processes' CPU is read. */
+const COMPONENT_CPU_SAMPLE_MS = 1000;
 import { EventBus } from './rooms/event-bus.js';
 import { RoomRegistry } from './rooms/room-registry.js';
 import { LocalRoomService } from './rooms/room-service.js';
@@ -116,6 +121,13 @@ export async function startNode(config: Config, logger: Logger): Promise<Fishjam
   const notifications = new ObservedNotificationHub(bus);
   const webhooks = new WebhookSender(bus, (roomId) => registry.find(roomId)?.config.webhookUrl, logger, { allowPrivate: config.webhookAllowPrivate });
 
+  // The component processes' CPU, sampled every second (placement and the load ratio read the last sample).
+  const processCpu = new ProcessCpu();
+  let componentCpu: ComponentCpu = { cores: 0, available: availableCores() };
+  const cpuTimer = setInterval(() => {
+    componentCpu = { cores: processCpu.sample(components.processIds()), available: componentCpu.available };
+  }, COMPONENT_CPU_SAMPLE_MS);
+  cpuTimer.unref();
   const drainer = new Drain({ state, roomCount: () => registry.size, timeoutMs: config.drainTimeoutMs, logger });
   const metrics = new NodeMetrics({
     bus,
@@ -125,6 +137,7 @@ export async function startNode(config: Config, logger: Logger): Promise<Fishjam
     draining: () => state.status === 'DRAINING',
     clusterNodes: () => clusterSize(),
     workerMaxConsumers: config.workerMaxConsumers,
+    componentCpu: () => componentCpu,
   });
   const localLoad = () => {
     const workers = pool.stats();
@@ -134,6 +147,8 @@ export async function startNode(config: Config, logger: Logger): Promise<Fishjam
       peers: registry.list().reduce((n, r) => n + r.peers.size, 0),
       forwardedTracks: workers.reduce((n, w) => n + w.consumers, 0),
       cpu: workers.reduce((n, w) => n + w.cpuRatio, 0) / Math.max(1, workers.length),
+      componentCpu: componentShare(componentCpu),
+      capacity: workers.length * config.workerMaxConsumers,
     };
   };
   let cluster: ClusterNode | undefined;
@@ -270,6 +285,7 @@ export async function startNode(config: Config, logger: Logger): Promise<Fishjam
     stop: () =>
       (stopping ??= (async () => {
         state.set('STOPPING');
+        clearInterval(cpuTimer);
         registry.closeAll();
         await components.stopAll(); // their processes are gone before the workers are
         stopReporter();

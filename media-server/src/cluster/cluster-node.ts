@@ -29,6 +29,10 @@ export interface LocalLoad {
   peers: number;
   forwardedTracks: number;
   cpu: number;
+  /** share of the node's cores its component processes use, 0..1 */
+  componentCpu?: number;
+  /** forwarded tracks its workers can take */
+  capacity?: number;
   /** not sent: reports stay O(1) in rooms */
   roomIds?: string[];
 }
@@ -531,7 +535,7 @@ export class ClusterNode extends EventEmitter<{ message: [DistMessage, string]; 
     const r = message.report as Omit<LoadReport, 'receivedAt' | 'node'> | undefined;
     if (!r || typeof r !== 'object') return;
     const known = this.touch(from);
-    known.report = { host: String(r.host), state: r.state, rooms: num(r.rooms), peers: num(r.peers), forwardedTracks: num(r.forwardedTracks), cpu: num(r.cpu), node: from };
+    known.report = { host: String(r.host), state: r.state, rooms: num(r.rooms), peers: num(r.peers), forwardedTracks: num(r.forwardedTracks), cpu: num(r.cpu), componentCpu: num(r.componentCpu), capacity: num(r.capacity), node: from };
     known.subscribed = message.subs === true;
     this.emit('load', from);
     this.emit('message', message, from);
@@ -565,7 +569,16 @@ export class ClusterNode extends EventEmitter<{ message: [DistMessage, string]; 
   private report(): { report: Record<string, unknown>; subs: boolean } {
     const load = this.options.localLoad();
     return {
-      report: { host: this.options.publicHost, state: load.state, rooms: load.rooms, peers: load.peers, forwardedTracks: load.forwardedTracks, cpu: Math.round(load.cpu * 100) / 100 },
+      report: {
+        host: this.options.publicHost,
+        state: load.state,
+        rooms: load.rooms,
+        peers: load.peers,
+        forwardedTracks: load.forwardedTracks,
+        cpu: Math.round(load.cpu * 100) / 100,
+        componentCpu: Math.round((load.componentCpu ?? 0) * 100) / 100,
+        capacity: load.capacity ?? 0,
+      },
       subs: this.options.wantsNotifications?.() ?? true,
     };
   }
@@ -582,7 +595,7 @@ export class ClusterNode extends EventEmitter<{ message: [DistMessage, string]; 
   broadcastLoad(force = true): void {
     if (this.links.size === 0) return;
     const { report, subs } = this.report();
-    const key = JSON.stringify([report.state, report.rooms, report.peers, report.forwardedTracks, Math.round(Number(report.cpu) * 20), subs]);
+    const key = JSON.stringify([report.state, report.rooms, report.peers, report.forwardedTracks, Math.round(Number(report.cpu) * 20), Math.round(Number(report.componentCpu) * 20), report.capacity, subs]);
     const members = this.linkedNodes().sort().join(' ');
     const now = Date.now();
     const membersChanged = members !== this.lastSent.members;

@@ -1,7 +1,10 @@
 // Where a new room goes. Pure: reports, reservations and the clock are passed in.
 //
 // A node's score is its expected load in forwarded tracks:
-//   max(forwardedTracks, (rooms + reserved) x cost)
+//   max(forwardedTracks, (rooms + reserved) x cost) + componentCpu x capacity
+// where componentCpu is the share of the node's cores its component processes (ffmpeg of HLS and File components)
+// take, and capacity the tracks its workers can forward (workers x FJ_WORKER_MAX_CONSUMERS): a node whose cores are
+// half taken by ffmpeg has room for half the tracks. (Workers' own CPU is not added: it follows the tracks already.)
 // where `cost` is what one room is expected to forward, learned from the cluster's real rooms (all tracks / all rooms
 // in the fresh reports, pulled toward a non-zero prior while there are few rooms), and `reserved` counts the rooms this
 // entry placed on the node since its last report. A room that has not yet grown to the expected cost (it was just
@@ -23,6 +26,10 @@ export interface LoadReport {
   readonly peers: number;
   readonly forwardedTracks: number;
   readonly cpu: number;
+  /** share of the node's cores its component processes use, 0..1 (0 from nodes that do not send it) */
+  readonly componentCpu?: number;
+  /** forwarded tracks its workers can take (0 from nodes that do not send it) */
+  readonly capacity?: number;
   readonly receivedAt: number;
 }
 
@@ -61,7 +68,15 @@ export function expectedRoomCost(reports: Iterable<LoadReport>): number {
 }
 
 export function nodeScore(r: LoadReport, reserved: number, cost: number): number {
-  return Math.max(r.forwardedTracks, (r.rooms + reserved) * cost);
+  return Math.max(r.forwardedTracks, (r.rooms + reserved) * cost) + componentLoad(r);
+}
+
+/** The component processes' CPU in forwarded tracks: the part of the node's capacity they take. */
+export function componentLoad(r: Pick<LoadReport, 'componentCpu' | 'capacity'>): number {
+  const share = r.componentCpu ?? 0;
+  const capacity = r.capacity ?? 0;
+  if (!Number.isFinite(share) || !Number.isFinite(capacity) || share <= 0 || capacity <= 0) return 0;
+  return Math.min(1, share) * capacity;
 }
 
 export function rankNodes(reports: Iterable<LoadReport>, options: PlacementOptions): LoadReport[] {

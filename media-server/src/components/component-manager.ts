@@ -167,6 +167,12 @@ export class ComponentManager implements ComponentOperations {
     return this.running.size;
   }
 
+  /** The processes of this node's components (for its CPU accounting: placement and the load ratio). */
+  processIds(): number[] {
+    const players = [...this.running.values()].map((r) => r.player?.pid).filter((pid): pid is number => pid !== undefined);
+    return [...players, ...this.hls.processIds()];
+  }
+
   /** Stops every player and waits for their processes (node shutdown). */
   async stopAll(): Promise<void> {
     await Promise.all([...this.running.values()].map((r) => this.stop(r)));

@@ -14,6 +14,11 @@ export type PlaybackEnd = { kind: 'finished' } | { kind: 'crashed'; reason: stri
 export class FilePlayer {
   readonly ended: Promise<PlaybackEnd>;
 
+  /** its ffmpeg (for the node's CPU accounting) */
+  get pid(): number | undefined {
+    return this.process.pid;
+  }
+
   private constructor(
     readonly producer: types.Producer,
     private readonly transport: types.PlainTransport,

@@ -41,6 +41,11 @@ export class HlsComponent {
   readonly writer: HlsWriter;
   private session: HlsSession | undefined;
   private sessionKey = '';
+
+  /** the ffmpeg running now, if any (for the node's CPU accounting) */
+  get pid(): number | undefined {
+    return this.session?.pid;
+  }
   private run = 0;
   private failures = 0;
   private playable = false;

@@ -72,6 +72,11 @@ export class HlsComponents {
     return this.entries.size;
   }
 
+  /** The processes of the HLS components running now (for the node's CPU accounting). */
+  processIds(): number[] {
+    return [...this.entries.values()].map((e) => e.component?.pid).filter((pid): pid is number => pid !== undefined);
+  }
+
   /** The folder of a room's HLS output: temporary_hls/<room> or, when persistent, recordings/<room>. */
   folderFor(roomId: string, persistent: boolean): string {
     return path.join(this.deps.resourcesBasePath, persistent ? 'recordings' : 'temporary_hls', roomId);

@@ -30,6 +30,11 @@ export class HlsSession {
   private keyframeTimer: NodeJS.Timeout | undefined;
   private stopped = false;
 
+  /** its ffmpeg (for the node's CPU accounting) */
+  get pid(): number | undefined {
+    return this.process.pid;
+  }
+
   private constructor(
     private readonly transports: types.PlainTransport[],
     private readonly consumers: types.Consumer[],

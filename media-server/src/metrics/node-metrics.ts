@@ -5,7 +5,7 @@ import type { RequestObservation } from '../api/http-app.js';
 import type { EventBus } from '../rooms/event-bus.js';
 import type { RoomRegistry } from '../rooms/room-registry.js';
 import type { WorkerStats } from '../sfu/worker-pool.js';
-import { LOAD_RATIO_METRIC, loadRatio } from './load-ratio.js';
+import { LOAD_RATIO_METRIC, loadRatio, type ComponentCpu } from './load-ratio.js';
 
 export interface NodeMetricsSources {
   readonly bus: EventBus;
@@ -16,6 +16,8 @@ export interface NodeMetricsSources {
   readonly clusterNodes: () => number;
   /** FJ_WORKER_MAX_CONSUMERS, the consumer capacity of one worker (for the load ratio). */
   readonly workerMaxConsumers?: number;
+  /** CPU of the component processes (ffmpeg), for the load ratio */
+  readonly componentCpu?: () => ComponentCpu;
 }
 
 export class NodeMetrics {
@@ -60,10 +62,18 @@ export class NodeMetrics {
     new Gauge({ name: 'fishjam_node_draining', help: '1 while the node drains', registers: [r], collect() { this.set(sources.draining() ? 1 : 0); } });
     new Gauge({
       name: LOAD_RATIO_METRIC,
-      help: 'How full this node is, 0..1: the larger of mean worker CPU and consumers over worker capacity (for autoscalers)',
+      help: 'How full this node is, 0..1: the largest of mean worker CPU, consumers over worker capacity, and the CPU of workers and component processes over the cores (for autoscalers)',
       registers: [r],
       collect() {
-        this.set(loadRatio(sources.workers(), sources.workerMaxConsumers ?? 500));
+        this.set(loadRatio(sources.workers(), sources.workerMaxConsumers ?? 500, sources.componentCpu?.()));
+      },
+    });
+    new Gauge({
+      name: 'fishjam_component_cpu_cores',
+      help: 'CPU used by the component processes of this node (ffmpeg of HLS and File components; 1 = one core)',
+      registers: [r],
+      collect() {
+        this.set(sources.componentCpu?.().cores ?? 0);
       },
     });
     new Gauge({ name: 'fishjam_cluster_nodes', help: 'Nodes in the cluster, this one included', registers: [r], collect() { this.set(sources.clusterNodes()); } });

@@ -22,6 +22,12 @@ const table: Array<{ name: string; reports: LoadReport[]; reserved?: Record<stri
   { name: 'draining, starting and stopping nodes are never chosen', reports: [report('a', { state: 'DRAINING' }), report('b', { state: 'STARTING' }), report('c', { state: 'STOPPING' }), report('d', { forwardedTracks: 99 })], winner: 'd' },
   { name: 'a stale report is never chosen', reports: [report('a', { receivedAt: now - 2001 }), report('b', { rooms: 50 })], winner: 'b' },
   { name: 'no usable node', reports: [report('a', { state: 'DRAINING' })], winner: undefined },
+  // component processes (ffmpeg) take CPU the tracks do not show: their share of the cores times the track capacity
+  { name: 'an idle node whose ffmpeg takes 20% of its cores weighs 100 tracks (capacity 500)', reports: [report('a', { componentCpu: 0.2, capacity: 500 }), report('b', { rooms: 20 })], winner: 'b' },
+  { name: 'the same node without its ffmpeg wins', reports: [report('a', { componentCpu: 0, capacity: 500 }), report('b', { rooms: 20 })], winner: 'a' },
+  { name: 'component CPU breaks an otherwise equal tie', reports: [report('a', { rooms: 2, componentCpu: 0.01, capacity: 500 }), report('b', { rooms: 2, capacity: 500 })], prefer: 'a', winner: 'b' },
+  { name: 'garbage component figures count as nothing', reports: [report('a', { componentCpu: Number.NaN, capacity: 500 }), report('b', { componentCpu: 0.5, capacity: -1, rooms: 1 })], winner: 'a' },
+  { name: 'a share above 1 counts as the whole capacity', reports: [report('a', { componentCpu: 7, capacity: 100 }), report('b', { rooms: 24 })], winner: 'b' },
 ];
 for (const row of table) {
   test(`placement: ${row.name}`, (t) => {
