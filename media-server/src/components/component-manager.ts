@@ -170,7 +170,7 @@ export class ComponentManager implements ComponentOperations {
   /** The processes of this node's components (for its CPU accounting: placement and the load ratio). */
   processIds(): number[] {
     const players = [...this.running.values()].map((r) => r.player?.pid).filter((pid): pid is number => pid !== undefined);
-    return [...players, ...this.hls.processIds()];
+    return [...players, ...this.hls.processIds(), ...this.rtsp.processIds(), ...this.recordings.processIds()];
   }
 
   /** Stops every player and waits for their processes (node shutdown). */

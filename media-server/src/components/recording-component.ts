@@ -59,6 +59,11 @@ export interface RecordingComponentDeps {
 
 export class RecordingComponent {
   private run: RecordingRun | undefined;
+
+  /** the ffmpeg running now, if any (for the node's CPU accounting) */
+  get pid(): number | undefined {
+    return this.run?.pid;
+  }
   private runKey = '';
   private runCount = 0;
   private failures = 0;

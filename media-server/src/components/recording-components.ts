@@ -44,6 +44,11 @@ export class RecordingComponents {
   /** uploads still running (node shutdown waits for them) */
   private readonly finishing = new Set<Promise<unknown>>();
 
+  /** The processes of these components running now (for the node's CPU accounting). */
+  processIds(): number[] {
+    return [...this.entries.values()].map((e) => e.component?.pid).filter((pid): pid is number => pid !== undefined);
+  }
+
   constructor(private readonly deps: RecordingComponentsDeps) {
     deps.bus.subscribe((event) => {
       switch (event.type) {

@@ -28,6 +28,11 @@ export class RecordingRun {
   private keyframeTimer: NodeJS.Timeout | undefined;
   private stopped = false;
 
+  /** its ffmpeg (for the node's CPU accounting) */
+  get pid(): number | undefined {
+    return this.process.pid;
+  }
+
   private constructor(
     private readonly transports: types.PlainTransport[],
     private readonly consumers: types.Consumer[],

@@ -29,6 +29,11 @@ export class RtspCamera {
   private wake: (() => void) | undefined;
   private markReached!: () => void;
 
+  /** its ffmpeg (for the node's CPU accounting) */
+  get pid(): number | undefined {
+    return this.process?.pid;
+  }
+
   private constructor(
     readonly producer: types.Producer,
     private readonly transport: types.PlainTransport,

@@ -31,6 +31,11 @@ export class RtspComponents {
     return this.entries.size;
   }
 
+  /** The processes of these components running now (for the node's CPU accounting). */
+  processIds(): number[] {
+    return [...this.entries.values()].map((e) => e.camera?.pid).filter((pid): pid is number => pid !== undefined);
+  }
+
   /** Whether a component's camera runs (or is starting). */
   has(componentId: string): boolean {
     return this.entries.has(componentId);
