@@ -100,7 +100,10 @@ export class RecordingComponents {
         retryPolicy: this.deps.retryPolicy,
         onCrash: (reason) => {
           log.warn({ reason }, 'recording component crashed');
-          void this.stop(room.id, entry.componentId).then(() => this.deps.registry.removeComponent(room.id, entry.componentId, true));
+          // ComponentCrashed at once; what it recorded is uploaded in the background (stop() takes the entry out
+          // synchronously, so a new recording created meanwhile is not confused with this one)
+          void this.stop(room.id, entry.componentId);
+          this.deps.registry.removeComponent(room.id, entry.componentId, true);
         },
       });
       entry.component = component;

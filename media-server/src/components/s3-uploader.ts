@@ -31,7 +31,7 @@ export interface RetryPolicy {
   readonly maxDelayMs: number;
   /** a TCP connection not made by then is a failed try */
   readonly connectTimeoutMs: number;
-  /** a request with no answer by then is a failed try */
+  /** a request whose connection stays silent this long is a failed try (the SDK's socket inactivity timeout) */
   readonly requestTimeoutMs: number;
   /** files sent at once */
   readonly concurrency: number;
@@ -42,7 +42,7 @@ export const DEFAULT_RETRY_POLICY: RetryPolicy = {
   firstDelayMs: 500,
   maxDelayMs: 8000,
   connectTimeoutMs: 5000,
-  requestTimeoutMs: 60_000,
+  requestTimeoutMs: 30_000,
   concurrency: 4,
 };
 

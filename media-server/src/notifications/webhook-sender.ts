@@ -61,9 +61,19 @@ interface Queue {
 
 type Outcome = { kind: 'ok' } | { kind: 'refused'; address: string } | { kind: 'status'; status: number } | { kind: 'error'; message: string };
 
+/**
+ * An HLS component's S3 upload ends after its room (the original sends HlsUploaded / HlsUploadCrashed then, to the
+ * room's webhook too): the queue of a room that just ended is kept this long, for those two notifications only.
+ */
+export const ENDED_ROOM_KEEP_MS = 15 * 60_000;
+/** Ended rooms remembered at most (the oldest is forgotten first). */
+export const MAX_ENDED_ROOMS = 1024;
+
 export class WebhookSender {
   /** The queue of each room's current instance; null for a room without a webhook. */
   private readonly rooms = new Map<string, Queue | null>();
+  /** Queues of rooms that ended recently, for their late upload notifications (insertion order = age). */
+  private readonly ended = new Map<string, { queue: Queue; at: number }>();
   /** Queues with something to send (current or of a room that is gone). */
   private readonly active = new Set<Queue>();
   private readonly options: WebhookOptions;
@@ -114,11 +124,16 @@ export class WebhookSender {
     }
     this.active.clear();
     this.rooms.clear();
+    this.ended.clear();
     this.agents['http:'].destroy();
     this.agents['https:'].destroy();
   }
 
   private onEvent(event: DomainEvent): void {
+    if ((event.type === 'hlsUploaded' || event.type === 'hlsUploadCrashed') && !this.rooms.has(event.roomId)) {
+      this.afterEnd(event);
+      return;
+    }
     let queue = this.rooms.get(event.roomId);
     // a new instance begins with RoomCreated (or with the first event seen, for a room older than this sender)
     if (event.type === 'roomCreated' || queue === undefined) {
@@ -127,9 +142,30 @@ export class WebhookSender {
       if (webhookUrl !== undefined) this.rooms.set(event.roomId, queue);
     }
     // the instance ends here: its queue still delivers this last event, then is dropped
-    if (event.type === 'roomDeleted' || event.type === 'roomCrashed') this.rooms.delete(event.roomId);
+    if (event.type === 'roomDeleted' || event.type === 'roomCrashed') {
+      this.rooms.delete(event.roomId);
+      if (queue) this.rememberEnded(event.roomId, queue);
+    }
     const message = serverMessageOf(event);
     if (queue && message) this.enqueue(queue, encodeServerMessage(message));
+  }
+
+  /** A late upload notification of a room that has ended: to its last webhook, if it ended recently. */
+  private afterEnd(event: DomainEvent): void {
+    const ended = this.ended.get(event.roomId);
+    const message = serverMessageOf(event);
+    if (!ended || !message || Date.now() - ended.at > ENDED_ROOM_KEEP_MS) return;
+    this.enqueue(ended.queue, encodeServerMessage(message));
+  }
+
+  private rememberEnded(roomId: string, queue: Queue): void {
+    this.ended.delete(roomId);
+    this.ended.set(roomId, { queue, at: Date.now() });
+    const now = Date.now();
+    for (const [id, entry] of this.ended) {
+      if (this.ended.size <= MAX_ENDED_ROOMS && now - entry.at <= ENDED_ROOM_KEEP_MS) break;
+      this.ended.delete(id);
+    }
   }
 
   private queueFor(roomId: string, webhookUrl: string | null): Queue | null {

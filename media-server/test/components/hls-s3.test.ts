@@ -9,11 +9,12 @@ import test from 'ava';
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import http from 'node:http';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { ServerEventType, type ServerMessage } from '../../src/proto/index.js';
+import { decodeServerMessage, ServerEventType, type ServerMessage } from '../../src/proto/index.js';
 import { ServerSocket, terminateAll } from '../notifications/support/sockets.js';
 import { validateAgainst } from '../support/openapi-validator.js';
 import { startS3TestServer, type S3TestServer } from '../support/s3-test-server.js';
@@ -28,16 +29,30 @@ let n: TestNode;
 let res: Resources;
 let socket: ServerSocket;
 const logs: string[] = [];
+/** a room's webhook receiver: what it got */
+let webhook: http.Server;
+const hooked: ServerMessage[] = [];
 
 test.before(async () => {
   res = await makeResources();
   await makeVideo(path.join(res.sources, 'video.h264'), 40);
   s3 = await startS3TestServer([BUCKET]);
-  n = await startTestNode({ FJ_COMPONENTS_USED: 'file hls', FJ_RESOURCES_BASE_PATH: res.base, FJ_S3_ENDPOINT: s3.endpoint }, {}, logs);
+  n = await startTestNode({ FJ_COMPONENTS_USED: 'file hls', FJ_RESOURCES_BASE_PATH: res.base, FJ_S3_ENDPOINT: s3.endpoint, FJ_WEBHOOK_ALLOW_PRIVATE: 'true' }, {}, logs);
+  webhook = http.createServer((req, reply) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const decoded = decodeServerMessage(Buffer.concat(chunks));
+      if (decoded.ok) hooked.push(decoded.value);
+      reply.writeHead(200).end();
+    });
+  });
+  await new Promise<void>((r) => webhook.listen(0, '127.0.0.1', r));
   socket = await ServerSocket.open(n.base);
   await socket.subscribe('test-token', [ServerEventType.SERVER_NOTIFICATION]);
 });
 test.after.always(async () => {
+  await new Promise((r) => (webhook ? webhook.close(r) : r(undefined)));
   await socket?.close();
   terminateAll();
   await n?.stop();
@@ -52,8 +67,10 @@ const uploadedFor = (roomId: string) => (m: ServerMessage) => 'hlsUploaded' in m
 const crashedFor = (roomId: string) => (m: ServerMessage) => 'hlsUploadCrashed' in m && m.hlsUploadCrashed.roomId === roomId;
 
 /** A room with an HLS component (s3 set) fed by a File component, playable; returns once the playlist lists `segments`. */
-async function playableRoom(node: TestNode, s3Options: unknown, segments: number): Promise<{ roomId: string; hlsId: string }> {
-  const roomId = await roomIn(node);
+async function playableRoom(node: TestNode, s3Options: unknown, segments: number, webhookUrl?: string): Promise<{ roomId: string; hlsId: string }> {
+  const roomId = webhookUrl
+    ? ((await node.api('/room', { method: 'POST', json: { videoCodec: 'h264', webhookUrl } })).body.data.room.id as string)
+    : await roomIn(node);
   const hls = await add(node, roomId, { type: 'hls', options: { s3: s3Options } });
   if (hls.status !== 201) throw new Error(`hls: ${hls.status} ${JSON.stringify(hls.body)}`);
   const file = await add(node, roomId, { type: 'file', options: { filePath: 'video.h264' } });
@@ -81,8 +98,8 @@ async function childCommandLines(): Promise<string[]> {
   return lines;
 }
 
-test.serial('room deleted: playlists, init segment and segments are in the bucket under <room_id>/, HlsUploaded on the socket, the folder goes', async (t) => {
-  const { roomId } = await playableRoom(n, credentials(), 2);
+test.serial('room deleted: playlists, init segment and segments are in the bucket under <room_id>/, HlsUploaded on the socket and the webhook, the folder goes', async (t) => {
+  const { roomId } = await playableRoom(n, credentials(), 2, `http://127.0.0.1:${(webhook.address() as net.AddressInfo).port}/hooks`);
   const shown = await n.api(`/room/${roomId}`);
   t.deepEqual(validateAgainst('RoomDetailsResponse', shown.body), []);
   t.is(shown.body.data.components.find((c: { type: string }) => c.type === 'hls').properties.s3, null, 'credentials are never echoed');
@@ -96,6 +113,10 @@ test.serial('room deleted: playlists, init segment and segments are in the bucke
   await socket.waitFor(uploadedFor(roomId), 60_000, 'HlsUploaded');
   t.log(`HlsUploaded ${Date.now() - deletedAt} ms after DELETE`);
   t.false(socket.received.some(crashedFor(roomId)));
+  // the room's webhook gets it too, after its RoomDeleted (the original sends every notification to both)
+  await waitFor(() => hooked.some(uploadedFor(roomId)), 20_000, 'HlsUploaded at the webhook');
+  const order = hooked.filter((m) => ('roomDeleted' in m && m.roomDeleted.roomId === roomId) || uploadedFor(roomId)(m)).map((m) => Object.keys(m)[0]);
+  t.deepEqual(order, ['roomDeleted', 'hlsUploaded']);
 
   const objects = await s3.list(BUCKET, `${roomId}/`);
   const keys = objects.map((o) => o.Key!.slice(roomId.length + 1));

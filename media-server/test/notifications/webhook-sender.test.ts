@@ -154,6 +154,24 @@ test('a room deleted and created again with the same id and another webhookUrl: 
   t.is(sender.delivered, 7);
 });
 
+test('HlsUploaded / HlsUploadCrashed after the room ended still reach its last webhook; other late events and unknown rooms do not', async (t) => {
+  const r = await receiver();
+  const urls = new Map([['r2', r.url('/hooks')]]);
+  const { bus } = track(senderOnBus(urls, captureLogs().logger, { allowPrivate: true }));
+  bus.publish({ type: 'roomCreated', roomId: 'r2' });
+  urls.delete('r2');
+  bus.publish({ type: 'roomDeleted', roomId: 'r2' });
+  // the S3 upload of the room's HLS ends after the room
+  bus.publish({ type: 'hlsUploaded', roomId: 'r2' });
+  bus.publish({ type: 'hlsUploadCrashed', roomId: 'r2' });
+  bus.publish({ type: 'peerAdded', roomId: 'r2', peerId: 'late', peerType: 'webrtc' });
+  bus.publish({ type: 'hlsUploaded', roomId: 'never-known' });
+  await waitFor(() => r.received.length === 4, 10_000, 'four notifications');
+  await sleep(300);
+  t.deepEqual(kinds(r.received), ['roomCreated', 'roomDeleted', 'hlsUploaded', 'hlsUploadCrashed']);
+  t.true(r.received.every((x) => x.path === '/hooks'));
+});
+
 test('the same through a node: DELETE and POST /room with the same roomId and another webhookUrl', async (t) => {
   const n = await startTestNode();
   t.teardown(() => n.stop());
