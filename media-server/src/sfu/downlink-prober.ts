@@ -63,7 +63,10 @@ export class DownlinkProber {
   private async sample(available: number, desired: number): Promise<void> {
     const now = this.now();
     // every consumer is looked at (no short-circuit), so each one's layer memory stays current
-    const belowTarget = [...this.consumers()].map((c) => isBelowTarget(c, now, this.layers)).includes(true);
+    const shortfalls = [...this.consumers()].map((c) => shortfallOf(c, now, this.layers));
+    const belowTarget = shortfalls.some((k) => k !== undefined);
+    const temporalOnly = belowTarget && !shortfalls.includes('spatial');
+    const level = [...this.consumers()].reduce((sum, c) => sum + layerLevel(c), 0);
     let loss: number | undefined;
     if (this.policy.wantsLoss || belowTarget) {
       const [stats] = await this.transport.getStats().catch(() => [] as types.WebRtcTransportStat[]);
@@ -71,7 +74,7 @@ export class DownlinkProber {
       if (this.closed || this.transport.closed) return;
       loss = stats?.rtpPacketLossSent;
     }
-    const floor = this.policy.onSample({ now: this.now(), available, desired, belowTarget, loss });
+    const floor = this.policy.onSample({ now: this.now(), available, desired, belowTarget, temporalOnly, level, loss });
     if (floor === undefined) return;
     const bitrate = floor === 0 ? 0 : Math.min(MAX_FLOOR, Math.max(WORKER_MIN_BITRATE, floor));
     await this.transport.setMinOutgoingBitrate(bitrate).catch(() => undefined);
@@ -98,11 +101,11 @@ interface LayerMemory {
  * layer (unless mediasoup would refuse the step up now), or the right spatial layer at a lower temporal layer (the
  * middle layer at a quarter of its frame rate, say). `memory` remembers each consumer's last layers between samples.
  */
-export function isBelowTarget(consumer: types.Consumer, now: number, memory: WeakMap<types.Consumer, LayerMemory>): boolean {
-  if (consumer.closed || consumer.kind !== 'video' || consumer.type !== 'simulcast') return false;
-  if (consumer.paused || consumer.producerPaused) return false;
+export function shortfallOf(consumer: types.Consumer, now: number, memory: WeakMap<types.Consumer, LayerMemory>): 'spatial' | 'temporal' | undefined {
+  if (consumer.closed || consumer.kind !== 'video' || consumer.type !== 'simulcast') return undefined;
+  if (consumer.paused || consumer.producerPaused) return undefined;
   const preferred = consumer.preferredLayers;
-  if (!preferred) return false;
+  if (!preferred) return undefined;
   const producerScores = consumer.score?.producerScores ?? [];
   let target = -1;
   for (let layer = 0; layer <= preferred.spatialLayer && layer < producerScores.length; layer++) {
@@ -115,6 +118,14 @@ export function isBelowTarget(consumer: types.Consumer, now: number, memory: Wea
   memory.set(consumer, { spatial, preferred: preferred.spatialLayer, downAt });
   // within mediasoup's wait, the layer it may still raise is the temporal one of the current spatial layer
   const reachable = spatial >= 0 && spatial < target && now - downAt < SPATIAL_UPGRADE_WAIT_MS ? spatial : target;
-  if (spatial < reachable) return true;
-  return spatial >= 0 && spatial === reachable && preferred.temporalLayer !== undefined && temporal < preferred.temporalLayer;
+  if (spatial < reachable) return 'spatial';
+  const temporalTarget = preferred.temporalLayer;
+  return spatial >= 0 && spatial === reachable && temporalTarget !== undefined && temporal < temporalTarget ? 'temporal' : undefined;
+}
+
+/** A consumer's layers as one number that grows with every step up (spatial first, then temporal). */
+function layerLevel(consumer: types.Consumer): number {
+  if (consumer.closed || consumer.kind !== 'video') return 0;
+  const layers = consumer.currentLayers;
+  return layers ? (layers.spatialLayer + 1) * 16 + (layers.temporalLayer ?? 0) : 0;
 }

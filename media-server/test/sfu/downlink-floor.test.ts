@@ -15,17 +15,29 @@ function feed(floor: DownlinkFloor, from: number, to: number, sample: (now: numb
   return changes;
 }
 
-test('a quiet shortfall that lasts starts a trial at what the consumers want, and a reached layer is held then released', (t) => {
+test('a quiet shortfall that lasts starts a trial one step up; a reached layer keeps the floor until a long healthy spell', (t) => {
+  const o = DOWNLINK_FLOOR_DEFAULTS;
   const floor = new DownlinkFloor();
   t.deepEqual(feed(floor, 0, 1000, (now) => short(now, 0)), [], 'no trial before the shortfall has lasted settleMs');
   const [trial] = feed(floor, 2000, 2000, (now) => short(now, 0));
   t.deepEqual(trial, [2000, 375_000, 'trial']);
   t.is(floor.floor, 375_000);
-  // the consumers reach their layers: the floor is kept for holdMs, then released
+  // the consumers reach their layers: watched for holdMs, then kept
   const reached = (now: number) => ({ ...short(now, 0.01), available: 375_000, belowTarget: false });
-  t.deepEqual(feed(floor, 3000, 5000, reached), [], 'held for holdMs after the layers were reached (at 3 s)');
-  t.deepEqual(feed(floor, 6000, 6000, reached), [[6000, 0, 'succeeded']]);
-  t.is(floor.floor, 0);
+  t.deepEqual(feed(floor, 3000, 4000, reached), [], 'watched for holdMs after the layers were reached (at 3 s)');
+  t.deepEqual(feed(floor, 5000, 5000, reached), [[5000, 375_000, 'succeeded']]);
+  t.true(floor.wantsLoss, 'a kept floor is watched for loss');
+  const released = feed(floor, 6000, 6000 + o.releaseAfterMs, reached);
+  t.deepEqual(released, [[6000 + o.releaseAfterMs, 0, 'released']], 'released after releaseAfterMs at the target');
+  t.false(floor.wantsLoss);
+});
+
+test('loss while a kept floor is in force drops it', (t) => {
+  const floor = new DownlinkFloor();
+  feed(floor, 0, 2000, (now) => short(now, 0));
+  feed(floor, 3000, 6000, (now) => ({ ...short(now, 0), belowTarget: false }));
+  t.is(floor.lastEvent, 'succeeded');
+  t.deepEqual(feed(floor, 7000, 9000, (now) => ({ ...short(now, now === 9000 ? 0.2 : 0.05), belowTarget: false })), [[9000, 0, 'failed']]);
 });
 
 test('a trial steps up from the estimate, never past what the consumers want', (t) => {
@@ -39,6 +51,9 @@ test('a trial steps up from the estimate, never past what the consumers want', (
   const collapsed = new DownlinkFloor();
   feed(collapsed, 0, 2000, (now) => ({ ...short(now, 0), available: 20_000 }));
   t.is(collapsed.floor, 100_000 * o.stepFactor, 'from a collapsed estimate the step starts at 100 kbit/s');
+  const frameRate = new DownlinkFloor();
+  feed(frameRate, 0, 2000, (now) => ({ ...short(now, 0), temporalOnly: true }));
+  t.is(frameRate.floor, 150_000 * o.temporalStepFactor, 'short of frame rate only: the smaller step');
 });
 
 test('loss during a trial removes the floor at once, and trials back off exponentially up to the cap', (t) => {
@@ -85,12 +100,24 @@ test('a trial that switches nothing gives up after trialMs without counting as a
   t.deepEqual(changes, [
     [2000, 375_000, 'trial'],
     [2000 + o.trialMs, 0, 'no-gain'],
-  ]);
+  ], 'back to the floor before the trial (none)');
   // next trial after the base wait (not a doubled one), plus the settle time of the new shortfall
   const next = feed(floor, 3000 + o.trialMs, 3000 + o.trialMs + o.baseBackoffMs + o.settleMs, (now) => short(now, 0));
   t.is(next.length, 1);
   t.is(next[0]![2], 'trial');
   t.true(next[0]![0] >= 2000 + o.trialMs + o.baseBackoffMs, `next trial at ${next[0]![0]}`);
+});
+
+test('a trial that lifts the consumers a step without loss counts as a gain, even short of their target', (t) => {
+  const floor = new DownlinkFloor();
+  feed(floor, 0, 2000, (now) => ({ ...short(now, 0), level: 32 }));
+  t.is(floor.lastEvent, 'trial');
+  t.deepEqual(feed(floor, 3000, 3000, (now) => ({ ...short(now, 0), level: 33 })), [], 'one temporal step up: held');
+  const [kept] = feed(floor, 4000, 5000, (now) => ({ ...short(now, 0), level: 33 }));
+  t.deepEqual(kept, [5000, 375_000, 'succeeded']);
+  // still short: the next trial comes at once (a climb on a kept floor), stepping up from the kept floor
+  const [next] = feed(floor, 6000, 20_000, (now) => ({ ...short(now, 0), level: 33 }));
+  t.deepEqual(next, [6000, 375_000 * DOWNLINK_FLOOR_DEFAULTS.stepFactor, 'trial']);
 });
 
 test('loss while the floor is held after a success ends it as a failure', (t) => {
