@@ -18,10 +18,11 @@ as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 # ffmpeg plays File components into rooms (and the component tests make their media with it).
 BUILD_PKGS=(build-essential pkg-config libuv1-dev libssl-dev libsrtp2-dev libabsl-dev libflatbuffers-dev
   flatbuffers-compiler ninja-build python3-invoke coturn ffmpeg)
-# the RTSP tests' camera: GStreamer's RTSP server (python3-gi bindings), x264enc (ugly), rtph264pay (good)
+# the RTSP tests' camera: GStreamer's RTSP server (python3-gi bindings), x264enc (ugly), rtph264pay (good);
+# the SIP tests' registrar (kamailio) and callee (baresip)
 TEST_PKGS=(chromium dnsmasq-base iproute2 iptables wrk procps unzip
   gstreamer1.0-rtsp gir1.2-gst-rtsp-server-1.0 python3-gi gstreamer1.0-plugins-base gstreamer1.0-plugins-good
-  gstreamer1.0-plugins-ugly)
+  gstreamer1.0-plugins-ugly kamailio baresip-core)
 want=("${BUILD_PKGS[@]}")
 [ "$WITH_TEST_DEPS" = 1 ] && want+=("${TEST_PKGS[@]}")
 missing=()

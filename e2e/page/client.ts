@@ -52,6 +52,12 @@ async function join(o: JoinOptions): Promise<string> {
     if (ctx.endpoint?.type === 'webrtc') return;
     remote.set(ctx.trackId, { kind: ctx.track?.kind ?? '?', endpointId: ctx.endpoint.id, mediaTrackId: ctx.track?.id });
     note(`trackReady ${ctx.trackId} ${ctx.track?.kind} (component ${ctx.endpoint?.type})`);
+    // played, so that Chromium decodes it and reports its energy (the test launches it with autoplay allowed)
+    if (ctx.track?.kind === 'audio') {
+      const element = new Audio();
+      element.srcObject = new MediaStream([ctx.track]);
+      void element.play().catch((e: Error) => note(`audio play: ${e.message}`));
+    }
   });
   endpoint?.on('trackRemoved', (ctx: any) => {
     if (ctx.endpoint?.type === 'webrtc') return;
@@ -111,6 +117,19 @@ async function remoteVideo(trackId: string): Promise<{ frameWidth: number; frame
   return found;
 }
 
+/** What this peer receives of one remote audio track (by the SDK's track id): packets and decoded energy. */
+async function remoteAudio(trackId: string): Promise<{ packetsReceived: number; totalAudioEnergy: number; audioLevel: number } | undefined> {
+  const mediaTrackId = remote.get(trackId)?.mediaTrackId;
+  if (!mediaTrackId) return undefined;
+  const stats: RTCStatsReport = await (client as any).webrtc.getStatistics();
+  let found: { packetsReceived: number; totalAudioEnergy: number; audioLevel: number } | undefined;
+  stats.forEach((s: any) => {
+    if (s.type !== 'inbound-rtp' || s.kind !== 'audio' || s.trackIdentifier !== mediaTrackId) return;
+    found = { packetsReceived: s.packetsReceived ?? 0, totalAudioEnergy: s.totalAudioEnergy ?? 0, audioLevel: s.audioLevel ?? 0 };
+  });
+  return found;
+}
+
 /** The simulcast layers this peer is sending now, from its outbound-rtp statistics. */
 async function sentLayers(): Promise<Array<{ rid: string; frameWidth: number; framesEncoded: number; framesPerSecond: number; qualityLimitationReason: string }>> {
   const stats: RTCStatsReport = await (client as any).webrtc.getStatistics();
@@ -153,7 +172,7 @@ async function rawStats(): Promise<unknown[]> {
   return out;
 }
 
-(window as any).fishjam = { rawStats, join, inbound, remoteTracks, remoteVideo, sentLayers, setTargetEncoding, leave, log, connectionState };
+(window as any).fishjam = { rawStats, join, inbound, remoteTracks, remoteVideo, remoteAudio, sentLayers, setTargetEncoding, leave, log, connectionState };
 
 // --- join latency (media-server/bench/webrtc-join.ts) -------------------------------------------------------------
 

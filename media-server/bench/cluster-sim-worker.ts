@@ -87,6 +87,14 @@ class SimRooms implements RoomService {
   subscribeComponent(): Promise<void> {
     return Promise.reject(new Error('not simulated'));
   }
+
+  dialSip(): Promise<string> {
+    return Promise.reject(new Error('not simulated'));
+  }
+
+  endSipCall(): Promise<void> {
+    return Promise.reject(new Error('not simulated'));
+  }
 }
 
 interface SimNode {

@@ -111,6 +111,7 @@ export async function startNode(config: Config, logger: Logger): Promise<Fishjam
     logger: logger.child({ component: 'components' }),
     resourcesBasePath: config.resourcesBasePath,
     componentsUsed: config.componentsUsed,
+    sipIp: config.sipIp,
     s3: config.s3,
     // peers' producers live in their room's signalling (created when the first peer's socket attaches)
     peerProducer: (roomId, peerId, trackId) =>

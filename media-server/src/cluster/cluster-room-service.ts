@@ -4,6 +4,7 @@
 // and a create the entry node gave up on (timeout, link lost) is abandoned: the owner deletes the room if it made it
 // anyway (at once, or when the link is back). So a create retried on the next node leaves neither a duplicate nor an
 // orphan. Ids chosen by clients are claimed at their registrar first (room-directory.ts): unique cluster-wide.
+import { parseDialBody } from '../components/sip-options.js';
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { HttpError, toHttpError } from '../api/http-error.js';
@@ -84,6 +85,8 @@ export class ClusterRoomService implements RoomService {
     serve('component.subscribe', (p: { roomId: string; componentId: string; body: Record<string, unknown> }) =>
       this.local.subscribeComponent(p.roomId, p.componentId, p.body),
     );
+    serve('sip.dial', (p: { roomId: string; componentId: string; body: Record<string, unknown> }) => this.local.dialSip(p.roomId, p.componentId, p.body));
+    serve('sip.hangup', (p: { roomId: string; componentId: string }) => this.local.endSipCall(p.roomId, p.componentId));
     const sweep = setInterval(() => this.sweep(), 10_000);
     sweep.unref();
   }
@@ -288,6 +291,17 @@ export class ClusterRoomService implements RoomService {
     await this.route(roomId, () => this.local.subscribeComponent(roomId, componentId, body), (node) =>
       this.cluster.request(node, 'component.subscribe', { roomId, componentId, body: { origins } }),
     );
+  }
+
+  async dialSip(roomId: string, componentId: string, body: Record<string, unknown>): Promise<string> {
+    const phoneNumber = parseDialBody(body); // before the room is looked up, whichever node is asked
+    return this.route(roomId, () => this.local.dialSip(roomId, componentId, body), (node) =>
+      this.cluster.request(node, 'sip.dial', { roomId, componentId, body: { phoneNumber } }) as Promise<string>,
+    );
+  }
+
+  async endSipCall(roomId: string, componentId: string): Promise<void> {
+    await this.route(roomId, () => this.local.endSipCall(roomId, componentId), (node) => this.cluster.request(node, 'sip.hangup', { roomId, componentId }));
   }
 
   /**

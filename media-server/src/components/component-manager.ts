@@ -23,9 +23,11 @@ import { RecordingComponents } from './recording-components.js';
 import { DEFAULT_RETRY_POLICY, type RetryPolicy } from './s3-uploader.js';
 import type { S3Config } from '../config/s3-env.js';
 import { RtspComponents } from './rtsp-components.js';
+import { SipComponents } from './sip-components.js';
+import { parseDialBody } from './sip-options.js';
 
 /** The component types this server can run so far; the others answer as disabled, whatever FJ_COMPONENTS_USED says. */
-export const BUILT_COMPONENT_TYPES: ReadonlySet<ComponentType> = new Set<ComponentType>(['file', 'hls', 'rtsp', 'recording']);
+export const BUILT_COMPONENT_TYPES: ReadonlySet<ComponentType> = new Set<ComponentType>(['file', 'hls', 'rtsp', 'recording', 'sip']);
 /** Players (ffmpeg processes) one node runs at once; past it a create answers 503. */
 export const MAX_PLAYERS_PER_NODE = 64;
 
@@ -37,6 +39,8 @@ export interface ComponentManagerDeps {
   readonly resourcesBasePath: string;
   /** FJ_COMPONENTS_USED */
   readonly componentsUsed: readonly string[];
+  /** FJ_SIP_IP */
+  readonly sipIp?: string;
   readonly ffmpegPath?: string;
   readonly newComponentId?: () => string;
   /** the producer of a peer's track, for HLS (peers' producers live in signalling) */
@@ -65,6 +69,8 @@ export class ComponentManager implements ComponentOperations {
   readonly recordings: RecordingComponents;
   /** removes raw recordings of rooms gone for an hour (only when Recording components are enabled) */
   private readonly cleaner: RawRecordingsCleaner | undefined;
+  /** the SIP components (their user agents and calls) */
+  readonly sip: SipComponents;
 
   constructor(private readonly deps: ComponentManagerDeps) {
     this.newId = deps.newComponentId ?? randomUUID;
@@ -102,10 +108,19 @@ export class ComponentManager implements ComponentOperations {
       this.cleaner = new RawRecordingsCleaner(path.join(deps.resourcesBasePath, 'raw_recordings'), (roomId) => deps.registry.find(roomId) !== undefined, deps.logger);
       this.cleaner.start();
     }
+    this.sip = new SipComponents({
+      registry: deps.registry,
+      bus: deps.bus,
+      logger: deps.logger,
+      ffmpegPath: deps.ffmpegPath ?? 'ffmpeg',
+      peerProducer: deps.peerProducer ?? (() => undefined),
+      externalIp: deps.sipIp,
+    });
     deps.bus.subscribe((event) => {
       if (event.type === 'roomDeleted' || event.type === 'roomCrashed') {
         this.stopRoom(event.roomId);
         this.rtsp.stopRoom(event.roomId);
+        this.sip.stopRoom(event.roomId);
         void this.hls.stop(event.roomId);
         void this.recordings.stop(event.roomId);
       }
@@ -116,7 +131,7 @@ export class ComponentManager implements ComponentOperations {
     const { type, options } = checkComponentBody(body);
     const room = this.deps.registry.get(roomId);
     const spec = parseComponentRequest(type, options, roomFacts(room), this.context);
-    if (this.running.size + this.hls.size + this.rtsp.size + this.recordings.size >= MAX_PLAYERS_PER_NODE) {
+    if (this.running.size + this.hls.size + this.rtsp.size + this.recordings.size + this.sip.size >= MAX_PLAYERS_PER_NODE) {
       throw new DomainError('component_capacity', `Reached the limit of ${MAX_PLAYERS_PER_NODE} playing components on this Fishjam instance`);
     }
     const component = this.deps.registry.addComponent(roomId, this.newId(), type, spec.properties);
@@ -135,6 +150,11 @@ export class ComponentManager implements ComponentOperations {
       void this.recordings.start(room, component.id, spec.recording);
       return component.view();
     }
+    if (spec.type === 'sip') {
+      // As the original: the answer comes at once; registration goes on in the background.
+      this.sip.start(room, component.id, spec.sip);
+      return component.view();
+    }
     // As the original: the answer comes at once, with no tracks; the track is announced when the player runs.
     void this.play(room, component.id, spec.file);
     return component.view();
@@ -145,6 +165,7 @@ export class ComponentManager implements ComponentOperations {
     const running = this.running.get(key(roomId, componentId));
     if (running) this.stop(running);
     void this.rtsp.stop(componentId);
+    void this.sip.stop(componentId);
     // the folder is no longer served from now on; ffmpeg finishes in the background
     void this.hls.stop(roomId, componentId);
     void this.recordings.stop(roomId, componentId);
@@ -170,7 +191,7 @@ export class ComponentManager implements ComponentOperations {
   /** The processes of this node's components (for its CPU accounting: placement and the load ratio). */
   processIds(): number[] {
     const players = [...this.running.values()].map((r) => r.player?.pid).filter((pid): pid is number => pid !== undefined);
-    return [...players, ...this.hls.processIds(), ...this.rtsp.processIds(), ...this.recordings.processIds()];
+    return [...players, ...this.hls.processIds(), ...this.rtsp.processIds(), ...this.recordings.processIds(), ...this.sip.processIds()];
   }
 
   /** Stops every player and waits for their processes (node shutdown). */
@@ -180,6 +201,28 @@ export class ComponentManager implements ComponentOperations {
     await this.rtsp.stopAll();
     await this.recordings.stopAll();
     await this.cleaner?.stop();
+    await this.sip.stopAll();
+  }
+
+  /** POST /sip/:room/:component/call: the original's checks in its order; the call is set up in the background. */
+  async dial(roomId: string, componentId: string, body: Record<string, unknown>): Promise<string> {
+    const phoneNumber = parseDialBody(body);
+    this.sipComponent(roomId, componentId, 'a SIP component');
+    void this.sip.dial(componentId, phoneNumber);
+    return phoneNumber;
+  }
+
+  /** DELETE /sip/:room/:component/call */
+  async hangUp(roomId: string, componentId: string): Promise<void> {
+    this.sipComponent(roomId, componentId, 'SIP component');
+    await this.sip.hangUp(componentId);
+  }
+
+  /** 404 for a missing room, 400 for a missing or non-SIP component (the original's two wordings of the latter). */
+  private sipComponent(roomId: string, componentId: string, wording: string): void {
+    const component = this.deps.registry.get(roomId).components.get(componentId);
+    if (!component) throw new DomainError('invalid_component', `Component ${componentId} does not exist`);
+    if (component.type !== 'sip') throw new DomainError('invalid_component', `Component ${componentId} is not ${wording}`);
   }
 
   private async play(room: Room, componentId: string, file: FileSpec): Promise<void> {

@@ -8,6 +8,7 @@ import { parseFileOptions, type FileSpec, type SourceLookup } from './file-optio
 import { hlsProperties, parseHlsOptions, type HlsSpec } from './hls-options.js';
 import { parseRtspOptions, rtspProperties, type RtspSpec } from './rtsp-options.js';
 import { parseRecordingOptions, recordingProperties, type RecordingEnv, type RecordingSpec } from './recording-options.js';
+import { parseSipOptions, sipProperties, type SipSpec } from './sip-options.js';
 
 /** Components one room may hold (the original has no limit for file, rtsp and sip; each of ours may be a process). */
 export const MAX_COMPONENTS_PER_ROOM = 32;
@@ -46,7 +47,8 @@ export type ComponentSpec =
   | { type: 'file'; file: FileSpec; properties: Record<string, unknown> }
   | { type: 'hls'; hls: HlsSpec; properties: Record<string, unknown> }
   | { type: 'rtsp'; rtsp: RtspSpec; properties: Record<string, unknown> }
-  | { type: 'recording'; recording: RecordingSpec; properties: Record<string, unknown> };
+  | { type: 'recording'; recording: RecordingSpec; properties: Record<string, unknown> }
+  | { type: 'sip'; sip: SipSpec; properties: Record<string, unknown> };
 
 /** Steps 4 to 7, once the room exists (step 3 is the caller's). */
 export function parseComponentRequest(type: ComponentType, options: unknown, room: RoomFacts, ctx: ComponentContext): ComponentSpec {
@@ -84,6 +86,10 @@ export function parseComponentRequest(type: ComponentType, options: unknown, roo
     case 'recording': {
       const recording = parseRecordingOptions(opts as Record<string, unknown>, ctx.recordingEnv ?? { credentials: undefined, pathPrefix: undefined });
       return { type, recording, properties: recordingProperties(recording) };
+    }
+    case 'sip': {
+      const sip = parseSipOptions(opts as Record<string, unknown>);
+      return { type, sip, properties: sipProperties(sip) };
     }
     default:
       // Unreachable while `enabled` holds built types only; a clean 400 rather than a crash if that ever changes.

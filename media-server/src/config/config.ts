@@ -70,6 +70,8 @@ export interface Config {
   readonly metricsPort: number;
   readonly resourcesBasePath: string;
   readonly componentsUsed: readonly string[];
+  /** FJ_SIP_IP: the address SIP components put in their SDP and headers (required when `sip` is used) */
+  readonly sipIp: string | undefined;
   readonly webrtcUsed: boolean;
   readonly logLevel: LogLevel;
   readonly structuredLogging: boolean;
@@ -141,6 +143,13 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>, h
     if (!COMPONENTS.includes(c)) r.fail(`Invalid value in FJ_COMPONENTS_USED. Expected a lowercase component name, got: ${c}`);
   }
 
+  // As the original: required and checked only when SIP components are allowed.
+  let sipIp: string | undefined;
+  if (componentsUsed.includes('sip')) {
+    sipIp = r.string('FJ_SIP_IP');
+    if (sipIp === undefined || isIP(sipIp) === 0) r.fail('SIP components are allowed, but incorrect IP address was provided as `FJ_SIP_IP`');
+  }
+
   const listenIp = r.ip('FJ_WEBRTC_LISTEN_IP', ip);
   const webrtcAnnouncedIp = r.string('FJ_WEBRTC_ANNOUNCED_IP');
   const webrtcMin = r.port('FJ_WEBRTC_MIN_PORT', 50000);
@@ -166,6 +175,7 @@ export function parseConfig(env: Readonly<Record<string, string | undefined>>, h
     // As the original: relative to the working directory, made absolute once here.
     resourcesBasePath: path.resolve(host.cwd ?? process.cwd(), r.string('FJ_RESOURCES_BASE_PATH') ?? 'fishjam_resources'),
     componentsUsed,
+    sipIp,
     webrtcUsed: r.bool('FJ_WEBRTC_USED', true),
     logLevel: r.oneOf('FJ_LOG_LEVEL', ['info', 'debug', 'warning', 'error'] as const, 'info'),
     structuredLogging: r.bool('FJ_STRUCTURED_LOGGING', false),

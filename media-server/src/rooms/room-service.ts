@@ -28,6 +28,10 @@ export interface RoomService {
   addComponent(roomId: string, body: Record<string, unknown>): Promise<ComponentView>;
   removeComponent(roomId: string, componentId: string): Promise<void>;
   subscribeComponent(roomId: string, componentId: string, body: Record<string, unknown>): Promise<void>;
+  /** POST /sip/:room/:component/call: the number dialled */
+  dialSip(roomId: string, componentId: string, body: Record<string, unknown>): Promise<string>;
+  /** DELETE /sip/:room/:component/call */
+  endSipCall(roomId: string, componentId: string): Promise<void>;
 }
 
 /** What runs components (components/ implements it; rooms/ only passes requests on). */
@@ -35,6 +39,8 @@ export interface ComponentOperations {
   add(roomId: string, body: Record<string, unknown>): Promise<ComponentView>;
   remove(roomId: string, componentId: string): Promise<void>;
   subscribe(roomId: string, componentId: string, body: Record<string, unknown>): Promise<void>;
+  dial(roomId: string, componentId: string, body: Record<string, unknown>): Promise<string>;
+  hangUp(roomId: string, componentId: string): Promise<void>;
 }
 
 export interface LocalRoomServiceDeps {
@@ -104,5 +110,13 @@ export class LocalRoomService implements RoomService {
 
   subscribeComponent(roomId: string, componentId: string, body: Record<string, unknown>): Promise<void> {
     return this.deps.components.subscribe(roomId, componentId, body);
+  }
+
+  dialSip(roomId: string, componentId: string, body: Record<string, unknown>): Promise<string> {
+    return this.deps.components.dial(roomId, componentId, body);
+  }
+
+  endSipCall(roomId: string, componentId: string): Promise<void> {
+    return this.deps.components.hangUp(roomId, componentId);
   }
 }

@@ -60,6 +60,8 @@ const invalid: Array<[Record<string, string>, string]> = [
   [{ FJ_SECRET_KEY_BASE: 'short' }, 'FJ_SECRET_KEY_BASE must be at least 32 characters long, got 5'],
   [{ FJ_SSL_KEY_PATH: '/k.pem' }, 'FJ_SSL_KEY_PATH and FJ_SSL_CERT_PATH must be set together (paths to a PEM key and certificate)'],
   [{ FJ_COMPONENTS_USED: 'hls teleport' }, 'Invalid value in FJ_COMPONENTS_USED. Expected a lowercase component name, got: teleport'],
+  [{ FJ_COMPONENTS_USED: 'sip' }, 'SIP components are allowed, but incorrect IP address was provided as `FJ_SIP_IP`'],
+  [{ FJ_COMPONENTS_USED: 'hls sip', FJ_SIP_IP: 'sip.example.com' }, 'SIP components are allowed, but incorrect IP address was provided as `FJ_SIP_IP`'],
   [{ FJ_WEBRTC_MIN_PORT: '6000', FJ_WEBRTC_MAX_PORT: '5000' }, 'FJ_WEBRTC_MIN_PORT (6000) must not be greater than FJ_WEBRTC_MAX_PORT (5000)'],
   [{ FJ_WEBRTC_MIN_PORT: '6000', FJ_WEBRTC_MAX_PORT: '6001', FJ_WORKERS: '3' }, 'FJ_WEBRTC_MIN_PORT..FJ_WEBRTC_MAX_PORT holds 2 ports but FJ_WORKERS is 3: each worker needs one'],
   [{ FJ_DIST_ENABLED: 'true', FJ_DIST_NODE_NAME: 'nohost' }, 'FJ_DIST_NODE_NAME has to be in form of <nodename>@<hostname>. Got: nohost'],

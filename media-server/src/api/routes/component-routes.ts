@@ -23,4 +23,18 @@ export function mountComponentRoutes(router: Router, rooms: RoomService): void {
     ctx.type = 'text/plain';
     ctx.body = 'Successfully subscribed for tracks';
   });
+
+  router.post('/sip/:room_id/:component_id/call', async (ctx) => {
+    const phoneNumber = await rooms.dialSip(ctx.params.room_id!, ctx.params.component_id!, await readJsonObject(ctx));
+    // As the original: plain text; the call is set up afterwards.
+    ctx.status = 201;
+    ctx.type = 'text/plain';
+    ctx.body = `Successfully schedule calling phone_number: ${phoneNumber}`;
+  });
+
+  router.delete('/sip/:room_id/:component_id/call', async (ctx) => {
+    await rooms.endSipCall(ctx.params.room_id!, ctx.params.component_id!);
+    // 204 as the original's code and its test (its openapi says 201)
+    ctx.status = 204;
+  });
 }
