@@ -23,7 +23,7 @@ test.before(async () => {
   await writeFile(path.join(res.sources, 'subdirectory', 'video.h264'), '');
   await writeFile(path.join(res.base, 'restricted_audio.ogg'), 'secret');
   await symlink(path.join(res.base, 'restricted_audio.ogg'), path.join(res.sources, 'link.ogg'));
-  // `rtsp` is not allowed here: it must answer as disabled (rtsp-sip-api.test.ts allows it)
+  // `rtsp` is not allowed here: it must answer as disabled (rtsp-api.test.ts allows it)
   n = await startTestNode({ FJ_COMPONENTS_USED: 'file hls', FJ_RESOURCES_BASE_PATH: res.base });
   off = await startTestNode({ FJ_RESOURCES_BASE_PATH: res.base });
 });
