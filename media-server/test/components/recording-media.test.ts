@@ -7,7 +7,7 @@
 import test from 'ava';
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readdir, readFile, rm, utimes, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -104,6 +104,40 @@ test.serial('File video and audio recorded, uploaded under <prefix>/<room>/part_
   }
   t.false(logs.some((l) => l.includes(s3.secretAccessKey)), 'the secret is in no log line');
   t.true(existsSync(partDir), 'the local copy stays until the cleaner takes it');
+});
+
+test.serial('manual mode: only the subscribed endpoints are recorded; subscribing another starts a new run with both', async (t) => {
+  const roomId = await roomIn();
+  const rec = await add(roomId, { type: 'recording', options: { credentials: credentials(), subscribeMode: 'manual' } });
+  t.is(rec.status, 201);
+  const first = (await add(roomId, { type: 'file', options: { filePath: 'long.h264' } })).body.data.id as string;
+  const second = (await add(roomId, { type: 'file', options: { filePath: 'long.h264' } })).body.data.id as string;
+  const subscribe = (origins: string[]) => n.api(`/room/${roomId}/component/${rec.body.data.id}/subscribe`, { method: 'POST', json: { origins } });
+  const roomDir = path.join(res.base, 'raw_recordings', roomId);
+  const report = async () => {
+    const parts = existsSync(roomDir) ? await readdir(roomDir) : [];
+    if (parts.length !== 1) return undefined;
+    try {
+      return JSON.parse(await readFile(path.join(roomDir, parts[0]!, 'report.json'), 'utf8')) as { runs: Array<{ tracks: Array<{ ownerId: string }> }> };
+    } catch {
+      return undefined;
+    }
+  };
+  await new Promise((r) => setTimeout(r, 2000));
+  t.deepEqual((await report())?.runs, [], 'nothing subscribed: nothing recorded');
+  t.is((await subscribe([first])).status, 201);
+  // a run's file fills once ffmpeg has seen a keyframe (it probes the stream first)
+  const written = async (file: string) => {
+    const parts = existsSync(roomDir) ? await readdir(roomDir) : [];
+    return parts.length === 1 && (await stat(path.join(roomDir, parts[0]!, file)).catch(() => ({ size: 0 }))).size > 20_000;
+  };
+  await waitFor(async () => (await report())?.runs.length === 1 && (await written('run_1.ts')), 30_000, 'the first run');
+  t.deepEqual((await report())!.runs[0]!.tracks.map((tr) => tr.ownerId), [first]);
+  t.is((await subscribe([second, 'unknown-peer'])).status, 201);
+  await waitFor(async () => (await report())?.runs.length === 2 && (await written('run_2.ts')), 30_000, 'a second run');
+  t.deepEqual((await report())!.runs[1]!.tracks.map((tr) => tr.ownerId).sort(), [first, second].sort());
+  t.is((await n.api(`/room/${roomId}`, { method: 'DELETE' })).status, 204);
+  await waitFor(async () => (await s3.list(BUCKET, `${roomId}/`)).length === 3, 60_000, 'report and two runs uploaded');
 });
 
 test.serial('an upload that fails (unknown key): logged, upload_failed.json beside the files, the local copy kept, the node goes on', async (t) => {
