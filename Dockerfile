@@ -98,7 +98,9 @@ RUN set -eux; \
     rm -rf /var/lib/apt/lists/* /var/cache/apt/* /var/log/apt /var/log/dpkg.log \
       /usr/share/doc /usr/share/man /usr/share/info; \
     # The official node image has user `node` (1000:1000); make sure of it on any base.
-    id -u node >/dev/null 2>&1 || { groupadd -g 1000 node; useradd -u 1000 -g node -m -s /usr/sbin/nologin node; }
+    id -u node >/dev/null 2>&1 || { groupadd -g 1000 node; useradd -u 1000 -g node -m -s /usr/sbin/nologin node; }; \
+    # component output (HLS, recordings): the one place the server writes besides /tmp (/app is root's, read-only)
+    mkdir -p /var/lib/fishjam; chown 1000:1000 /var/lib/fishjam
 
 WORKDIR /app
 COPY --from=prod-deps /app/node_modules node_modules
@@ -119,7 +121,8 @@ ENV NODE_ENV=production \
     FJ_METRICS_IP=0.0.0.0 \
     FJ_METRICS_PORT=9568 \
     FJ_DIST_MIN_PORT=9000 \
-    FJ_DIST_MAX_PORT=9000
+    FJ_DIST_MAX_PORT=9000 \
+    FJ_RESOURCES_BASE_PATH=/var/lib/fishjam
 
 # HTTP API, metrics, port mapper (Erlang's EPMD port), dist, WebRTC (one UDP+TCP port per worker), TURN + relays.
 EXPOSE 8080/tcp 9568/tcp 4369/tcp 9000/tcp \

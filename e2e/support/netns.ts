@@ -197,12 +197,59 @@ export interface NsNode {
   exited(): boolean;
 }
 
-export function spawnNode(ns: string, env: Record<string, string>, options: { fromSource?: boolean } = {}): NsNode {
+/**
+ * What a pod's securityContext promises, applied to a node process: another user (runAsUser/runAsGroup, no
+ * supplementary groups), no new privileges (allowPrivilegeEscalation: false), no capabilities (drop ALL), and a
+ * read-only root filesystem with tmpfs mounts only where the pod has its emptyDir volumes (`writable`, owned by the
+ * user). Done in a mount namespace of the node's own, so nothing changes outside it. The code is bind-mounted
+ * read-only under the new /tmp, so the repository's parent folders need not be open to that user.
+ */
+export interface Confinement {
+  readonly uid: number;
+  readonly gid: number;
+  /** absolute paths that get an empty tmpfs (the pod's emptyDir mounts) */
+  readonly writable: readonly string[];
+}
+
+/** Where the repository is seen by a confined node. */
+const CONFINED_ROOT = '/tmp/.fishjam-app';
+
+/** The shell script that sets up a confined node's mount namespace and drops to its user (args: the node's argv). */
+function confinedScript(c: Confinement): string {
+  const q = (s: string) => `'${s.replace(/'/g, "'\\''")}'`;
+  const lines = ['set -eu'];
+  for (const dir of c.writable) {
+    if (!path.isAbsolute(dir) || dir === '/') throw new Error(`not a mount path: ${dir}`);
+    lines.push(`mount -t tmpfs -o size=256m,mode=0755,uid=${c.uid},gid=${c.gid} tmpfs ${q(dir)}`);
+    if (dir === '/tmp') lines.push('chmod 1777 /tmp');
+  }
+  lines.push(
+    `mkdir -p ${q(CONFINED_ROOT)}`,
+    `mount --bind ${q(root)} ${q(CONFINED_ROOT)}`,
+    `mount -o remount,bind,ro ${q(CONFINED_ROOT)}`,
+    // read-only from here on for everything but the tmpfs mounts above (and /proc, /sys, /dev as in a container)
+    'mount -o remount,bind,ro /',
+    `cd ${q(CONFINED_ROOT)}/media-server`,
+    `exec setpriv --reuid=${c.uid} --regid=${c.gid} --clear-groups --no-new-privs --inh-caps=-all --bounding-set=-all -- "$@"`,
+  );
+  return lines.join('\n');
+}
+
+export function spawnNode(ns: string, env: Record<string, string>, options: { fromSource?: boolean; confined?: Confinement } = {}): NsNode {
   const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('FJ_') && !k.startsWith('JF_'))) as Record<string, string>;
-  const entry = options.fromSource ? ['--import', 'tsx', path.join(root, 'media-server/src/main.ts')] : [path.join(root, 'media-server/dist/main.js')];
-  const child = spawn('ip', ['netns', 'exec', ns, process.execPath, ...entry], {
+  const base = options.confined ? CONFINED_ROOT : root;
+  const entry = options.fromSource ? ['--import', 'tsx', path.join(base, 'media-server/src/main.ts')] : [path.join(base, 'media-server/dist/main.js')];
+  if (options.confined) {
+    // mount points must exist before the root turns read-only (the image has them; this host may not)
+    for (const dir of options.confined.writable) mkdirSync(dir, { recursive: true });
+  }
+  const argv = options.confined
+    ? ['netns', 'exec', ns, 'unshare', '--mount', '--propagation', 'private', 'sh', '-c', confinedScript(options.confined), 'confined-node', process.execPath, ...entry]
+    : ['netns', 'exec', ns, process.execPath, ...entry];
+  const child = spawn('ip', argv, {
     cwd: path.join(root, 'media-server'),
-    env: { ...clean, ...env },
+    // HOME: the user has none it could write (tools that look for one find the writable /tmp)
+    env: { ...clean, ...(options.confined ? { HOME: '/tmp' } : {}), ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';

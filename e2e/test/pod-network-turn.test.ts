@@ -10,6 +10,7 @@
 //   address of the pod network's subnet outside the CIDR; inside the CIDR the same client relays.
 // Network rule: the host namespace never addresses the subnets; every request starts inside a namespace.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import test from 'ava';
@@ -110,6 +111,8 @@ test('PodNetwork: media through one TURN entry to a room on another pod; the rel
       exposure: { podCidrs: [POD_CIDR], turn: { address: ipOf('pod-a'), serviceType: 'ClusterIP' } },
       dist: { pollingIntervalMs: 1000 },
       drainTimeoutSeconds: 5,
+      // HLS on: a component writes to the resources folder, the one writable place besides /tmp
+      env: [{ name: 'FJ_COMPONENTS_USED', value: 'hls' }],
     },
   };
   const d = desired(cluster, { statefulSetReplicas: undefined, nodes: [], scaleDown: undefined, now: new Date(), randomSecret: (n) => randomBytes(n).toString('base64url') }, operator);
@@ -158,8 +161,17 @@ test('PodNetwork: media through one TURN entry to a room on another pod; the rel
   const agent = state.agent;
   const http = (request: { method?: string; url: string; token?: string; body?: unknown }) => agent.call<HttpResult>({ op: 'http', timeoutMs: 5000, ...request }, 10_000);
 
-  // --- the pods, with exactly the resolved env ---------------------------------------------------------------------
-  for (const pod of pods) state.nodes.push(spawnNode(`${PREFIX}${pod.host}`, pod.env, { fromSource: true }));
+  // --- the pods, with exactly the resolved env and what their securityContext promises ----------------------------
+  // runAsUser/runAsGroup, no privilege escalation, ALL capabilities dropped, a read-only root with the emptyDir volumes
+  // as the only writable mounts (seccomp RuntimeDefault is the container runtime's profile: not applied here)
+  const podSecurity = podSpec.securityContext;
+  t.like(container.securityContext, { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } });
+  t.true(podSecurity.runAsNonRoot && podSecurity.runAsUser > 0 && podSecurity.runAsGroup > 0);
+  const emptyDirs = new Set(podSpec.volumes.filter((v: any) => v.emptyDir).map((v: any) => v.name));
+  const writable: string[] = container.volumeMounts.filter((m: any) => emptyDirs.has(m.name)).map((m: any) => m.mountPath);
+  t.deepEqual(writable, ['/tmp', a.env['FJ_RESOURCES_BASE_PATH']], 'the temp folder and the resources folder');
+  const confined = { uid: podSecurity.runAsUser, gid: podSecurity.runAsGroup, writable };
+  for (const pod of pods) state.nodes.push(spawnNode(`${PREFIX}${pod.host}`, pod.env, { fromSource: true, confined }));
   const alive = () =>
     state.nodes.forEach((n, i) => {
       if (n.exited()) throw new Error(`${pods[i]!.host} exited (code ${n.child.exitCode}): ${n.output().slice(-3000)}`);
@@ -171,6 +183,20 @@ test('PodNetwork: media through one TURN entry to a room on another pod; the rel
     if (answers.every((r) => r.status === 200 && r.body?.data?.distribution?.nodesInCluster === 2)) break;
     if (Date.now() > deadline) throw new Error(`no cluster of 2: ${JSON.stringify(answers.map((r) => r.body))}\n${state.nodes.map((n) => n.output().slice(-1500)).join('\n---\n')}`);
     await sleep(300);
+  }
+
+  // --- each node runs confined: its user, no capabilities, no new privileges, a read-only root ---------------------
+  for (const node of state.nodes) {
+    const status = readFileSync(`/proc/${node.child.pid}/status`, 'utf8');
+    const field = (name: string) => new RegExp(`^${name}:[ \\t]*(.*)$`, 'm').exec(status)?.[1]?.trim().split(/\s+/).filter(Boolean);
+    t.deepEqual(field('Uid'), Array(4).fill(String(confined.uid)), `${node.ns}: uid`);
+    t.deepEqual(field('Gid'), Array(4).fill(String(confined.gid)), `${node.ns}: gid`);
+    t.deepEqual(field('Groups'), [], `${node.ns}: no supplementary groups`);
+    t.deepEqual([field('CapEff'), field('CapBnd'), field('NoNewPrivs')], [['0000000000000000'], ['0000000000000000'], ['1']], `${node.ns}: no capabilities`);
+    const mounts = readFileSync(`/proc/${node.child.pid}/mountinfo`, 'utf8').split('\n').map((l) => l.split(' '));
+    const optionsOf = (mountPoint: string) => mounts.filter((m) => m[4] === mountPoint).at(-1)?.[5]?.split(',');
+    t.true(optionsOf('/')?.includes('ro'), `${node.ns}: read-only root`);
+    for (const dir of writable) t.true(optionsOf(dir)?.includes('rw'), `${node.ns}: ${dir} writable`);
   }
 
   // --- a room on pod B, created through the HTTP entry (pod A) ------------------------------------------------------
@@ -242,4 +268,18 @@ test('PodNetwork: media through one TURN entry to a room on another pod; the rel
   await sleep(500);
   t.is(outsideEcho.output().split('got ').length - 1, gotBefore, 'no datagram from the relay reached the outside host');
   t.false(outsideEcho.output().includes(`got ${a.ip}:5`), 'nothing from a relay port');
+
+  // --- a component writes where the pod lets it: its HLS folder appears in the node's resources tmpfs ---------------
+  const hlsRoom = await http({ method: 'POST', url: `http://${clientServiceHost}:${httpPort}/room`, token, body: { videoCodec: 'h264' } });
+  t.is(hlsRoom.status, 201, JSON.stringify(hlsRoom.body));
+  const hlsRoomId = hlsRoom.body.data.room.id as string;
+  const hls = await http({ method: 'POST', url: `http://${clientServiceHost}:${httpPort}/room/${hlsRoomId}/component`, token, body: { type: 'hls' } });
+  t.is(hls.status, 201, JSON.stringify(hls.body));
+  // seen through /proc/<pid>/root: the node's own mounts, invisible in the host's file system
+  const folders = state.nodes.map((n) => `/proc/${n.child.pid}/root${a.env['FJ_RESOURCES_BASE_PATH']}/temporary_hls/${hlsRoomId}`);
+  await waitUntil(() => folders.some((f) => existsSync(f)), 20_000, 'the HLS folder in a node\'s resources');
+  const made = statSync(folders.find((f) => existsSync(f))!);
+  t.deepEqual([made.uid, made.gid], [confined.uid, confined.gid], 'made by the node\'s user');
+  t.false(existsSync(`${a.env['FJ_RESOURCES_BASE_PATH']}/temporary_hls/${hlsRoomId}`), 'not on the host\'s file system');
+  alive();
 });

@@ -21,13 +21,20 @@ for (const [name, spec] of restrictedSpecs) {
   });
 }
 
-test('the media container: non-root, RuntimeDefault seccomp, no privilege escalation, read-only root with /tmp on an emptyDir, ALL dropped', (t) => {
+test('the media container: non-root, RuntimeDefault seccomp, no privilege escalation, read-only root with /tmp and the resources on emptyDirs, ALL dropped', (t) => {
   const spec = pod({ exposure: perPod });
   t.like(spec.securityContext, { runAsNonRoot: true, runAsUser: 1000, seccompProfile: { type: 'RuntimeDefault' } });
   const sc = spec.containers[0].securityContext;
   t.deepEqual(sc, { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } });
   t.deepEqual(spec.volumes[0], { name: 'tmp', emptyDir: { sizeLimit: '64Mi' } });
   t.deepEqual(spec.containers[0].volumeMounts[0], { name: 'tmp', mountPath: '/tmp' });
+  // components write their output (HLS, recordings) to the resources folder: writable, on its own emptyDir
+  t.deepEqual(spec.volumes.find((v: { name: string }) => v.name === 'resources'), { name: 'resources', emptyDir: {} });
+  t.deepEqual(spec.containers[0].volumeMounts.find((m: { name: string }) => m.name === 'resources'), { name: 'resources', mountPath: '/var/lib/fishjam' });
+  t.deepEqual(
+    spec.containers[0].env.find((e: { name: string }) => e.name === 'FJ_RESOURCES_BASE_PATH'),
+    { name: 'FJ_RESOURCES_BASE_PATH', value: '/var/lib/fishjam' },
+  );
   t.deepEqual(pod({ exposure: perPod, httpPort: 80 }).containers[0].securityContext.capabilities, { drop: ['ALL'], add: ['NET_BIND_SERVICE'] });
 });
 

@@ -79,6 +79,8 @@ export function mediaEnv(ctx: BuildContext): EnvVar[] {
     plainEnv('FJ_DRAIN_TIMEOUT', spec.drainTimeoutSeconds),
     plainEnv('FJ_LOG_LEVEL', spec.logLevel),
     plainEnv('FJ_STRUCTURED_LOGGING', true),
+    // The root filesystem is read-only: components write here (HLS output, recordings, sources of File components).
+    plainEnv('FJ_RESOURCES_BASE_PATH', RESOURCES_MOUNT),
     ...spec.env,
   ];
 }
@@ -125,6 +127,8 @@ function affinity(ctx: BuildContext): Record<string, unknown> | undefined {
 /** The media image's user (Dockerfile: USER 1000:1000). */
 export const MEDIA_UID = 1000;
 export const TMP_SIZE_LIMIT = '64Mi';
+/** Where the media server's resources (component output) live: an emptyDir, the one writable place besides /tmp. */
+export const RESOURCES_MOUNT = '/var/lib/fishjam';
 
 /**
  * PodSecurity "restricted" (reconcile/pod-security.ts checks it): non-root, RuntimeDefault seccomp at pod level. In
@@ -174,6 +178,7 @@ export function statefulSet(ctx: BuildContext, replicas: number): KubeObject {
       // The root filesystem is read-only; the TURN server writes its configuration under the temp directory.
       { name: 'tmp', mountPath: '/tmp' },
       ...(spec.dist.tlsSecretName ? [{ name: 'dist-tls', mountPath: DIST_TLS_MOUNT, readOnly: true }] : []),
+      { name: 'resources', mountPath: RESOURCES_MOUNT },
     ],
   };
   return {
@@ -208,6 +213,8 @@ export function statefulSet(ctx: BuildContext, replicas: number): KubeObject {
             { name: 'tmp', emptyDir: { sizeLimit: TMP_SIZE_LIMIT } },
             // Group-readable: the files belong to root and the fsGroup; the server runs as that group.
             ...(spec.dist.tlsSecretName ? [{ name: 'dist-tls', secret: { secretName: spec.dist.tlsSecretName, defaultMode: 0o440 } }] : []),
+            // Component output lives as long as the pod (a persistent recording meant to outlive it belongs in S3).
+            { name: 'resources', emptyDir: {} },
           ],
         },
       },
