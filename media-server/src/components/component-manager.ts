@@ -3,7 +3,8 @@
 // its end -> the component leaves by itself (TrackRemoved); the player failed -> TrackRemoved, ComponentCrashed, and
 // only that component goes; deleted, or its room gone -> its player is stopped. Every player is tracked here, so none
 // outlives its component, its room or this node. HLS components (one ffmpeg each, recording the room) are kept by
-// hls-components.ts; their count shares MAX_PLAYERS_PER_NODE with the players.
+// hls-components.ts, Recording components by recording-components.ts (their S3 uploads run when they end; at node
+// shutdown they get UPLOAD_SHUTDOWN_GRACE_MS); their count shares MAX_PLAYERS_PER_NODE with the players.
 import { randomUUID } from 'node:crypto';
 import { lstatSync, realpathSync } from 'node:fs';
 import path from 'node:path';
@@ -28,6 +29,8 @@ import { parseDialBody } from './sip-options.js';
 
 /** The component types this server can run so far; the others answer as disabled, whatever FJ_COMPONENTS_USED says. */
 export const BUILT_COMPONENT_TYPES: ReadonlySet<ComponentType> = new Set<ComponentType>(['file', 'hls', 'rtsp', 'recording', 'sip']);
+/** When the node stops, S3 uploads still running get this long before they are cut (and reported as failed). */
+export const UPLOAD_SHUTDOWN_GRACE_MS = 20_000;
 /** Players (ffmpeg processes) one node runs at once; past it a create answers 503. */
 export const MAX_PLAYERS_PER_NODE = 64;
 
@@ -61,6 +64,8 @@ export class ComponentManager implements ComponentOperations {
   private readonly running = new Map<string, Running>();
   private readonly context: ComponentContext;
   private readonly newId: () => string;
+  /** aborted UPLOAD_SHUTDOWN_GRACE_MS into stopAll(): uploads still running are cut */
+  private readonly shutdown = new AbortController();
   /** the HLS components (GET /hls reads their folders) */
   readonly hls: HlsComponents;
   /** the RTSP components (their cameras) */
@@ -92,6 +97,7 @@ export class ComponentManager implements ComponentOperations {
       peerProducer: deps.peerProducer ?? (() => undefined),
       s3Endpoint: { endpoint: deps.s3?.endpoint, forcePathStyle: deps.s3?.forcePathStyle ?? false },
       ...(deps.s3RetryPolicy ? { s3RetryPolicy: deps.s3RetryPolicy } : {}),
+      shutdownSignal: this.shutdown.signal,
     });
     this.rtsp = new RtspComponents({ registry: deps.registry, logger: deps.logger, ffmpegPath: deps.ffmpegPath ?? 'ffmpeg' });
     this.recordings = new RecordingComponents({
@@ -103,6 +109,7 @@ export class ComponentManager implements ComponentOperations {
       peerProducer: deps.peerProducer ?? (() => undefined),
       s3Endpoint: { endpoint: deps.s3?.endpoint, forcePathStyle: deps.s3?.forcePathStyle ?? false },
       retryPolicy: deps.s3RetryPolicy ?? DEFAULT_RETRY_POLICY,
+      shutdownSignal: this.shutdown.signal,
     });
     if (enabled.has('recording')) {
       this.cleaner = new RawRecordingsCleaner(path.join(deps.resourcesBasePath, 'raw_recordings'), (roomId) => deps.registry.find(roomId) !== undefined, deps.logger);
@@ -196,6 +203,16 @@ export class ComponentManager implements ComponentOperations {
 
   /** Stops every player and waits for their processes (node shutdown). */
   async stopAll(): Promise<void> {
+    const cut = setTimeout(() => this.shutdown.abort(), UPLOAD_SHUTDOWN_GRACE_MS);
+    cut.unref();
+    try {
+      await this.stopEverything();
+    } finally {
+      clearTimeout(cut);
+    }
+  }
+
+  private async stopEverything(): Promise<void> {
     await Promise.all([...this.running.values()].map((r) => this.stop(r)));
     await this.hls.stopAll();
     await this.rtsp.stopAll();

@@ -42,6 +42,8 @@ export interface HlsComponentsDeps {
   /** FJ_S3_ENDPOINT / FJ_S3_FORCE_PATH_STYLE: where `s3` uploads go */
   readonly s3Endpoint: S3Endpoint;
   readonly s3RetryPolicy?: RetryPolicy;
+  /** aborted when the node stops and its uploads have had their grace */
+  readonly shutdownSignal?: AbortSignal;
 }
 
 /** The files of an HLS folder that are uploaded (as the original: playlists, segments and parts, init segments). */
@@ -199,7 +201,7 @@ export class HlsComponents {
       }
       const started = Date.now();
       log.info({ files: files.length, ...uploader.target }, 'HLS: uploading the stream to S3');
-      const result = await uploader.uploadAll(files.map((f) => ({ file: path.join(dir, f), key: objectKey(roomId, f) })));
+      const result = await uploader.uploadAll(files.map((f) => ({ file: path.join(dir, f), key: objectKey(roomId, f) })), this.deps.shutdownSignal);
       if (result.ok) {
         log.info({ files: result.uploaded, bytes: result.bytes, ms: Date.now() - started, ...uploader.target }, 'HLS: stream uploaded to S3');
         this.deps.bus.publish({ type: 'hlsUploaded', roomId });
@@ -213,8 +215,10 @@ export class HlsComponents {
     }
   }
 
+  /** Stops every component and waits for every stop still running (its S3 upload included: rooms deleted at shutdown). */
   async stopAll(): Promise<void> {
     await Promise.all([...this.entries.keys()].map((roomId) => this.stop(roomId)));
+    await Promise.all([...this.stopping.values()]);
   }
 
   /** Every track of the room the component takes (auto: all; manual: its origins'), with the producer to consume. */

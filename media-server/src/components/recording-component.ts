@@ -54,6 +54,8 @@ export interface RecordingComponentDeps {
   readonly tracks: () => SourceTrack[];
   readonly s3Endpoint: S3Endpoint;
   readonly retryPolicy: RetryPolicy;
+  /** aborted when the node stops and its uploads have had their grace */
+  readonly shutdownSignal?: AbortSignal;
   readonly onCrash: (reason: string) => void;
 }
 
@@ -195,7 +197,7 @@ export class RecordingComponent {
       const files = await filesUnder(partDir);
       const prefix = objectKey(spec.pathPrefix, roomId, part);
       const started = Date.now();
-      const result = await uploader.uploadAll(files.map((f) => ({ file: path.join(partDir, f), key: objectKey(prefix, f) })));
+      const result = await uploader.uploadAll(files.map((f) => ({ file: path.join(partDir, f), key: objectKey(prefix, f) })), this.deps.shutdownSignal);
       if (result.ok) {
         logger.info({ files: result.uploaded, bytes: result.bytes, ms: Date.now() - started, prefix, ...uploader.target }, 'recording uploaded to S3');
       } else {

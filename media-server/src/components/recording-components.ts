@@ -33,6 +33,7 @@ export interface RecordingComponentsDeps {
   readonly peerProducer: PeerProducerLookup;
   readonly s3Endpoint: S3Endpoint;
   readonly retryPolicy: RetryPolicy;
+  readonly shutdownSignal?: AbortSignal;
   /** the part folder's name; a clock in tests */
   readonly now?: () => Date;
 }
@@ -98,6 +99,7 @@ export class RecordingComponents {
         tracks: () => subscribedTracks(this.deps.registry, this.deps.peerProducer, entry.roomId, entry.componentId, entry.spec.subscribeMode, entry.origins),
         s3Endpoint: this.deps.s3Endpoint,
         retryPolicy: this.deps.retryPolicy,
+        ...(this.deps.shutdownSignal ? { shutdownSignal: this.deps.shutdownSignal } : {}),
         onCrash: (reason) => {
           log.warn({ reason }, 'recording component crashed');
           // ComponentCrashed at once; what it recorded is uploaded in the background (stop() takes the entry out

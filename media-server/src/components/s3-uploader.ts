@@ -11,6 +11,7 @@
 import { createReadStream } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import type { Logger } from 'pino';
 import type { S3Credentials } from '../config/s3-env.js';
@@ -132,7 +133,8 @@ export class S3Uploader {
 
   /**
    * Sends the items (media before playlists, `concurrency` at a time). Resolves (never rejects) when all are sent or
-   * once one has failed every try; the files still in flight then finish, no new ones start.
+   * once one has failed every try; the files still in flight then finish, no new ones start. `signal` (the node
+   * shutting down) cuts requests and pauses short: the upload then fails as cancelled.
    */
   async uploadAll(items: readonly UploadItem[], signal?: AbortSignal): Promise<UploadResult> {
     const isPlaylist = (i: UploadItem) => i.key.endsWith('.m3u8');
@@ -195,10 +197,11 @@ export class S3Uploader {
         const status = e.$metadata?.httpStatusCode;
         reason = scrubbed(`${e.name}${status ? ` (HTTP ${status})` : ''}${e.code ? ` ${e.code}` : ''}: ${e.message}`, this.credentials);
         if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { ok: false, attempts: attempt, reason: `the file is gone: ${path.basename(item.file)}` };
+        if (signal?.aborted) return { ok: false, attempts: attempt, reason: `upload cancelled (${reason})` };
         if (attempt < this.policy.attempts) {
           const delay = retryDelay(this.policy, attempt);
           this.logger.warn({ key: item.key, attempt, of: this.policy.attempts, retryInMs: delay, reason, ...this.target }, 'S3 upload failed: trying again');
-          await new Promise((r) => setTimeout(r, delay));
+          await sleep(delay, undefined, signal ? { signal } : undefined).catch(() => undefined);
         }
       }
     }

@@ -239,6 +239,25 @@ test.serial('an unreachable endpoint (nothing listens): HlsUploadCrashed, and th
   }
 });
 
+test.serial('the node stopped with a live HLS component: the stream is uploaded before the stop returns', async (t) => {
+  const other = await startTestNode({ FJ_COMPONENTS_USED: 'file hls', FJ_RESOURCES_BASE_PATH: res.base, FJ_S3_ENDPOINT: s3.endpoint });
+  let stopped = false;
+  try {
+    const events: string[] = [];
+    other.node.bus.subscribe((e) => {
+      if (e.type === 'hlsUploaded' || e.type === 'hlsUploadCrashed') events.push(e.type);
+    });
+    const { roomId } = await playableRoom(other, credentials(), 1);
+    await other.stop();
+    stopped = true;
+    t.deepEqual(events, ['hlsUploaded']);
+    const keys = (await s3.list(BUCKET, `${roomId}/`)).map((o) => o.Key);
+    t.true(keys.includes(`${roomId}/index.m3u8`) && keys.includes(`${roomId}/stream.m3u8`), keys.join(' '));
+  } finally {
+    if (!stopped) await other.stop();
+  }
+});
+
 const badS3: Array<[string, unknown, string]> = [
   ['s3 an array', [], 'Invalid request body structure'],
   ['s3 a number', 5, 'Invalid request body structure'],

@@ -5,7 +5,9 @@ import test from 'ava';
 import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { contentTypeOf, DEFAULT_RETRY_POLICY, filesUnder, objectKey, retryDelay, scrubbed } from '../../src/components/s3-uploader.js';
+import net from 'node:net';
+import { pino } from 'pino';
+import { contentTypeOf, DEFAULT_RETRY_POLICY, filesUnder, objectKey, retryDelay, S3Uploader, scrubbed } from '../../src/components/s3-uploader.js';
 
 test('objectKey joins parts without empty segments or stray slashes', (t) => {
   t.is(objectKey('', 'room', 'index.m3u8'), 'room/index.m3u8');
@@ -41,6 +43,36 @@ test('filesUnder lists regular files of the folder and its subfolders, sorted, w
     t.deepEqual(await filesUnder(dir), ['a.m3u8', 'b.m4s', 'sub/c.ts']);
     await t.throwsAsync(filesUnder(path.join(dir, 'missing')));
   } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('a server that accepts and never answers: an abort (the node stopping) ends the upload at once, reported as cancelled', async (t) => {
+  const held: net.Socket[] = [];
+  const server = net.createServer((socket) => void held.push(socket));
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'fj-hang-'));
+  const uploader = new S3Uploader(
+    { accessKeyId: 'AKIAHANG', secretAccessKey: 'hang-secret', region: 'us-east-1', bucket: 'b' },
+    { endpoint: `http://127.0.0.1:${(server.address() as net.AddressInfo).port}`, forcePathStyle: true },
+    pino({ level: 'silent' }),
+  );
+  try {
+    await writeFile(path.join(dir, 'segment_1.m4s'), 'x'.repeat(1000));
+    const abort = new AbortController();
+    const started = Date.now();
+    const pending = uploader.uploadAll([{ file: path.join(dir, 'segment_1.m4s'), key: 'r/segment_1.m4s' }], abort.signal);
+    await new Promise((r) => setTimeout(r, 1000));
+    t.true(held.length >= 1, 'the request reached the server');
+    abort.abort();
+    const result = await pending;
+    t.false(result.ok);
+    if (!result.ok) t.regex(result.reason, /cancelled/);
+    t.true(Date.now() - started < 5000, `ended ${Date.now() - started} ms after it started`);
+  } finally {
+    uploader.close();
+    for (const s of held) s.destroy();
+    await new Promise((r) => server.close(r));
     await rm(dir, { recursive: true, force: true });
   }
 });
