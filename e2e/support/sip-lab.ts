@@ -4,6 +4,7 @@
 // records what it hears to a WAV file (sndfile).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 
 export interface Running {
@@ -125,7 +126,14 @@ route[RELAY] {
 }
 
 /** A baresip callee registered as `user` at the registrar; answers every call, plays a tone, records to `dir`. */
-export async function startBaresipCallee(dir: string, o: { port: number; registrarPort: number; user: string; password: string; toneHz: number }): Promise<Running & { recordings(): string[] }> {
+export interface Callee extends Running {
+  /** the WAV files sndfile wrote (one `-dec.wav` per call: what the callee heard) */
+  recordings(): string[];
+  /** hangs up its call, through baresip's ctrl_tcp module (netstring JSON) */
+  hangUp(): Promise<void>;
+}
+
+export async function startBaresipCallee(dir: string, o: { port: number; ctrlPort: number; registrarPort: number; user: string; password: string; toneHz: number }): Promise<Callee> {
   mkdirSync(dir, { recursive: true });
   const config = [
     'poll_method epoll',
@@ -149,6 +157,8 @@ export async function startBaresipCallee(dir: string, o: { port: number; registr
     'module sndfile.so',
     'module_tmp account.so',
     'module_app menu.so',
+    'module_app ctrl_tcp.so',
+    `ctrl_tcp_listen 127.0.0.1:${o.ctrlPort}`,
     '',
   ].join('\n');
   writeFileSync(path.join(dir, 'config'), config);
@@ -158,6 +168,15 @@ export async function startBaresipCallee(dir: string, o: { port: number; registr
   return {
     ...running,
     recordings: () => readdirSync(dir).filter((f) => f.startsWith('dump-') && f.endsWith('.wav')).map((f) => path.join(dir, f)),
+    hangUp: () =>
+      new Promise<void>((resolve, reject) => {
+        const json = JSON.stringify({ command: 'hangup', params: '', token: 'test' });
+        const socket = net.connect(o.ctrlPort, '127.0.0.1', () => socket.end(`${Buffer.byteLength(json)}:${json},`));
+        socket.setTimeout(5000, () => socket.destroy(new Error('ctrl_tcp did not answer')));
+        socket.on('error', reject);
+        socket.on('close', () => resolve());
+        socket.resume();
+      }),
   };
 }
 

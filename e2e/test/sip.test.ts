@@ -3,7 +3,8 @@
 // answering by itself, playing a 440 Hz tone and recording what it hears. A `sip` component registers, dials the callee
 // on POST /sip/:room/:component/call; the tone arrives in the room as an audio track that an SDK peer in Chromium
 // (unmodified @fishjam-dev/ts-client) decodes with energy; the peer's microphone (Chromium's fake device, a beep)
-// reaches the callee mixed as G.711 A-law; DELETE hangs up (204, TrackRemoved, baresip sees the call end). The node runs
+// reaches the callee mixed as G.711 A-law; DELETE hangs up (204, TrackRemoved, baresip sees the call end); the callee
+// hanging up (BYE) and vanishing (SIGKILL, then 30 s of silence) end later calls of the same component. The node runs
 // as its own process (media-server/dist) with FJ_SIP_IP=127.0.0.1.
 import test from 'ava';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -15,7 +16,7 @@ import { ServerSocket, terminateAll } from '../../media-server/test/notification
 import { validateAgainst } from '../../media-server/test/support/openapi-validator.js';
 import { launchChromium, openPeerPage, servePage } from '../support/browser.js';
 import { freePort, startMediaServer, until, type RunningServer } from '../support/media-server.js';
-import { startBaresipCallee, startKamailio, wavRms, type Running } from '../support/sip-lab.js';
+import { startBaresipCallee, startKamailio, wavRms, type Callee, type Running } from '../support/sip-lab.js';
 
 const FJ_PASSWORD = 'fj-sip-pw-31415';
 const CALLEE_PASSWORD = 'callee-pw-2718';
@@ -24,14 +25,14 @@ let sdkPage: { url: string; close: () => Promise<void> };
 let dir: string;
 let server: RunningServer | undefined;
 let kamailio: Running | undefined;
-let callee: (Running & { recordings(): string[] }) | undefined;
+let callee: Callee | undefined;
 let kamailioPort: number;
 
 test.before(async () => {
   dir = mkdtempSync(path.join(os.tmpdir(), 'fj-sip-'));
   kamailioPort = await freePort();
   kamailio = await startKamailio(path.join(dir, 'kamailio'), kamailioPort, { fishjam: FJ_PASSWORD, callee: CALLEE_PASSWORD });
-  callee = await startBaresipCallee(path.join(dir, 'baresip'), { port: await freePort(), registrarPort: kamailioPort, user: 'callee', password: CALLEE_PASSWORD, toneHz: 440 });
+  callee = await startBaresipCallee(path.join(dir, 'baresip'), { port: await freePort(), ctrlPort: await freePort(), registrarPort: kamailioPort, user: 'callee', password: CALLEE_PASSWORD, toneHz: 440 });
   await until(async () => kamailio!.output(), (o) => o.includes('registered sip:callee@'), 20_000, 'the callee registered');
   server = await startMediaServer({ FJ_COMPONENTS_USED: 'sip', FJ_SIP_IP: '127.0.0.1', FJ_RESOURCES_BASE_PATH: path.join(dir, 'resources'), FJ_WEBRTC_LISTEN_IP: '127.0.0.1', FJ_LOG_LEVEL: 'info' });
   browser = await launchChromium(undefined, ['--autoplay-policy=no-user-gesture-required']);
@@ -48,7 +49,7 @@ test.after.always(async () => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
-test.serial('dial the callee: its tone is a room track an SDK peer decodes; the room audio reaches the callee; DELETE hangs up', async (t) => {
+test.serial('dial the callee: its tone is a room track an SDK peer decodes; the room audio reaches the callee; DELETE, BYE and silence end calls', async (t) => {
   const s = server!;
   const socket = await ServerSocket.open(s.base);
   await socket.subscribe(s.token, [ServerEventType.SERVER_NOTIFICATION]);
@@ -68,11 +69,14 @@ test.serial('dial the callee: its tone is a room track an SDK peer decodes; the 
     const componentId = added.body.data.id as string;
     await until(async () => kamailio!.output(), (o) => o.includes('registered sip:fishjam@'), 20_000, 'the component registered');
 
-    const dialled = await fetch(`${s.base}/sip/${roomId}/${componentId}/call`, {
-      method: 'POST',
-      headers: { authorization: `Bearer ${s.token}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ phoneNumber: 'callee' }),
-    });
+    const dial = () =>
+      fetch(`${s.base}/sip/${roomId}/${componentId}/call`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${s.token}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ phoneNumber: 'callee' }),
+        signal: AbortSignal.timeout(10_000),
+      });
+    const dialled = await dial();
     t.is(dialled.status, 201);
     t.is(await dialled.text(), 'Successfully schedule calling phone_number: callee');
 
@@ -114,6 +118,24 @@ test.serial('dial the callee: its tone is a room track an SDK peer decodes; the 
     await until(async () => callee!.output(), (o) => /terminated/.test(o), 10_000, 'baresip sees the call end');
     t.false(socket.received.some((m) => 'componentCrashed' in m));
     t.is((await s.api(`/room/${roomId}`)).body.data.components[0].tracks.length, 0, 'the component stays, without a track');
+
+    // the same component calls again; this time the callee hangs up (its BYE): TrackRemoved, the component stays
+    const trackCount = () => socket.received.filter((m) => 'trackAdded' in m && m.trackAdded.componentId === componentId).length;
+    const removedCount = () => socket.received.filter((m) => 'trackRemoved' in m && m.trackRemoved.componentId === componentId).length;
+    t.is((await dial()).status, 201);
+    await until(async () => trackCount(), (x) => x === 2, 30_000, 'the second call answered');
+    await callee!.hangUp();
+    await until(async () => removedCount(), (x) => x === 2, 10_000, 'TrackRemoved after the callee hung up');
+
+    // a third call, and the callee vanishes (SIGKILL: no BYE): its silence ends the call after 30 s
+    t.is((await dial()).status, 201);
+    await until(async () => trackCount(), (x) => x === 3, 30_000, 'the third call answered');
+    callee!.child.kill('SIGKILL');
+    const killedAt = Date.now();
+    await until(async () => removedCount(), (x) => x === 3, 60_000, 'TrackRemoved once the vanished callee stays silent');
+    t.log(`callee SIGKILLed -> TrackRemoved after ${Date.now() - killedAt} ms`);
+    t.false(socket.received.some((m) => 'componentCrashed' in m));
+    t.is((await s.api(`/room/${roomId}`)).body.data.components.length, 1, 'the component stays');
   } catch (error) {
     t.log('SDK log', await page?.evaluate(() => (window as any).fishjam.log).catch(() => undefined));
     t.log('node log', s.output().slice(-3000));

@@ -4,7 +4,6 @@
 // and a create the entry node gave up on (timeout, link lost) is abandoned: the owner deletes the room if it made it
 // anyway (at once, or when the link is back). So a create retried on the next node leaves neither a duplicate nor an
 // orphan. Ids chosen by clients are claimed at their registrar first (room-directory.ts): unique cluster-wide.
-import { parseDialBody } from '../components/sip-options.js';
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { HttpError, toHttpError } from '../api/http-error.js';
@@ -13,6 +12,7 @@ import { parseRoomConfig } from '../rooms/room-config.js';
 import type { CreatedPeer, CreatedRoom, RoomService } from '../rooms/room-service.js';
 import type { ComponentView, RoomView } from '../rooms/room-types.js';
 import { checkComponentBody, checkSubscribeBody } from '../components/component-request.js';
+import { parseDialBody } from '../components/sip-options.js';
 import { RpcError, type ClusterNode } from './cluster-node.js';
 import { DIST_MAX_PAYLOAD } from './dist-link.js';
 import { rankNodes, type LoadReport } from './placement.js';

@@ -21,6 +21,8 @@ export interface SipComponentsDeps {
   readonly peerProducer: PeerProducerLookup;
   /** FJ_SIP_IP (undefined when SIP is not enabled: then no SIP component can be created) */
   readonly externalIp: string | undefined;
+  /** how long a callee may send nothing before the call is ended (default RTP_TIMEOUT_MS) */
+  readonly rtpTimeoutMs?: number;
 }
 
 interface Call {
@@ -146,7 +148,11 @@ export class SipComponents {
     if (call.over) return;
     entry.log.info('sip: the callee answered');
     try {
-      await call.media.connect(remote);
+      await call.media.connect(remote, () => {
+        entry.log.warn('sip: no audio from the callee for too long: hanging up');
+        if (entry.call === call) entry.agent?.hangUp();
+        void this.endCall(entry, 'no audio from the callee', call);
+      }, this.deps.rtpTimeoutMs);
     } catch (error) {
       entry.log.error({ err: (error as Error).message }, 'sip call: media could not start');
       entry.agent?.hangUp();

@@ -23,6 +23,8 @@ const PCMA_PAYLOAD_TYPE = 8;
 const PCMA_SAMPLES_PER_PACKET = 160;
 const RESTART_DEBOUNCE_MS = 500;
 const MAX_RTP_BYTES = 1500;
+/** A callee that sends nothing for this long is gone (it may have vanished without a BYE): the call is ended. */
+export const RTP_TIMEOUT_MS = 30_000;
 
 export interface RoomAudio {
   readonly trackId: string;
@@ -49,6 +51,8 @@ export class SipMedia {
   private downlinkKey = '';
   private restartTimer: NodeJS.Timeout | undefined;
   private callee: { ip: string; port: number | undefined } | undefined;
+  private lastFromCallee = 0;
+  private silenceTimer: NodeJS.Timeout | undefined;
   private transport: types.PlainTransport | undefined;
   private closed = false;
   private resolveProducer!: (p: types.Producer) => void;
@@ -98,9 +102,19 @@ export class SipMedia {
     return this.rtp.address().port;
   }
 
-  /** The callee answered: start the uplink (its audio into the room); the downlink follows `roomAudio`. */
-  async connect(callee: { ip: string; port: number }): Promise<void> {
+  /**
+   * The callee answered: start the uplink (its audio into the room); the downlink follows `roomAudio`. `onSilence` is
+   * called once if the callee then sends nothing for RTP_TIMEOUT_MS.
+   */
+  async connect(callee: { ip: string; port: number }, onSilence: () => void, timeoutMs = RTP_TIMEOUT_MS): Promise<void> {
     this.callee = { ip: callee.ip, port: callee.port };
+    this.lastFromCallee = Date.now();
+    this.silenceTimer = setInterval(() => {
+      if (this.closed || Date.now() - this.lastFromCallee <= timeoutMs) return;
+      clearInterval(this.silenceTimer);
+      onSilence();
+    }, Math.min(1000, timeoutMs));
+    this.silenceTimer.unref();
     const ssrc = randomInt(1, 0x7fffffff);
     const { transport, producer, port } = await this.media.createPlainProducer('audio', producerRtpParameters('audio', ssrc), this.appData);
     if (this.closed) {
@@ -124,6 +138,7 @@ export class SipMedia {
     const callee = this.callee;
     if (!callee || from.address !== callee.ip || data.length > MAX_RTP_BYTES || this.uplinkPort === undefined) return;
     callee.port = from.port; // latched: where the callee really sends from
+    this.lastFromCallee = Date.now();
     this.counts.fromCallee++;
     this.rtp.send(data, this.uplinkPort, '127.0.0.1');
   }
@@ -180,6 +195,7 @@ export class SipMedia {
     if (this.closed) return;
     this.closed = true;
     clearTimeout(this.restartTimer);
+    clearInterval(this.silenceTimer);
     this.rejectProducer(new Error('closed'));
     this.transport?.close();
     await Promise.all([this.uplink?.stop(), this.stopDownlink()]);
