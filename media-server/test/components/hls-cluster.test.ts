@@ -3,7 +3,8 @@
 // own answers; a file larger than one dist message travels in chunks; a recording b holds is listed, served and
 // deleted through a. Hostile: names escaping the folder through a (the same answers as b's), an unknown room (404 as a
 // single node), a file over the forwarding limit (502, nothing read), a blocked client that hangs up (its wait at b is
-// released), b freezing while a blocked reload waits on it (a answers 503 within seconds). Real nodes, real ffmpeg.
+// released), b freezing while a blocked reload waits on it (a answers 503 within seconds) or while a 16 MiB body is
+// read through a (the response is cut within seconds; a serves on). Real nodes, real ffmpeg.
 import test from 'ava';
 import { rm, truncate, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -177,7 +178,7 @@ test('recordings: listed on every node, served and deleted through a node that d
   t.is((await get(a.base, `/recording/${roomId}/stream.m3u8`)).status, 404);
 });
 
-test('the owner freezing while a blocked reload waits on it: the entry node answers 503 within seconds', async (t) => {
+test('the owner freezing while a blocked reload waits on it (503 within seconds) or in the middle of a body (cut within seconds)', async (t) => {
   const res = await makeResources();
   await makeVideo(path.join(res.sources, 'video.h264'), 60);
   const mapper = String(await freePort());
@@ -214,4 +215,32 @@ test('the owner freezing while a blocked reload waits on it: the entry node answ
   t.true(Date.now() - quick < 4000);
   b.child.kill('SIGCONT');
   await waitFor(async () => (await get(a.base, `/hls/${roomId}/index.m3u8`)).status === 200, 20_000, 'served again after SIGCONT');
+
+  // frozen in the middle of a body: a 16 MiB file through a, read slowly; b freezes after the first bytes. The response
+  // was promised 16 MiB (content-length): the client sees it cut within seconds, not a hang, and a serves on.
+  await writeFile(path.join(res.base, 'temporary_hls', roomId, 'large.m4s'), Buffer.alloc(16 * 1024 * 1024, 9));
+  const large = await get(a.base, `/hls/${roomId}/large.m4s`);
+  t.is(large.headers.get('content-length'), String(16 * 1024 * 1024));
+  const reader = large.body!.getReader();
+  let received = (await reader.read()).value?.length ?? 0;
+  b.child.kill('SIGSTOP');
+  const frozenAt = Date.now();
+  const end = await (async () => {
+    try {
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) return 'complete';
+        received += value.length;
+      }
+    } catch (error) {
+      return `cut: ${(error as Error).message}`;
+    }
+  })();
+  t.log(`a body from a frozen owner: ${end} after ${Date.now() - frozenAt} ms, ${received} of ${16 * 1024 * 1024} bytes`);
+  t.regex(end, /^cut/);
+  t.true(received < 16 * 1024 * 1024);
+  t.true(Date.now() - frozenAt < 10_000);
+  const unknown = await get(a.base, '/hls/no-such-room/index.m3u8');
+  t.is(unknown.status, 404, 'a still answers');
+  b.child.kill('SIGCONT');
 });
