@@ -1,6 +1,6 @@
 // RTSP end to end: a real camera (GStreamer's RTSP server from Debian, an H264 test pattern, with a user and password)
 // pulled by an `rtsp` component into an H264 room; an SDK peer in headless Chromium (unmodified @fishjam-dev/ts-client)
-// decodes the camera's video at the camera's size. Then the documented behaviours: the camera killed -> TrackRemoved and
+// decodes the camera's video at the camera's size, and an HLS component in the room makes it playable. Then the documented behaviours: the camera killed -> TrackRemoved and
 // ComponentCrashed, the component gone; a camera not reachable yet -> retried every reconnectDelay until it answers
 // (then its track comes); an unresolvable host -> 201 and retried, never crashed; the camera's password never on a
 // command line nor in the node's log; the node SIGKILLed -> its ffmpeg dies too. The node runs as its own process
@@ -43,7 +43,7 @@ test.after.always(async () => {
 });
 
 async function node(): Promise<RunningServer> {
-  const s = await startMediaServer({ FJ_COMPONENTS_USED: 'rtsp', FJ_RESOURCES_BASE_PATH: resources, FJ_WEBRTC_LISTEN_IP: '127.0.0.1', FJ_LOG_LEVEL: 'info' });
+  const s = await startMediaServer({ FJ_COMPONENTS_USED: 'rtsp hls', FJ_RESOURCES_BASE_PATH: resources, FJ_WEBRTC_LISTEN_IP: '127.0.0.1', FJ_LOG_LEVEL: 'info' });
   servers.push(s);
   return s;
 }
@@ -142,8 +142,16 @@ test.serial('a camera with a password: an SDK peer decodes its video; killing th
     t.is(video.frameHeight, 240);
     t.log('decoded at the SDK peer', video);
 
+    // the camera's track is usable by HLS too: passed through (it is H264), the stream becomes playable
+    const hls = await s.api(`/room/${roomId}/component`, { method: 'POST', json: { type: 'hls' } });
+    t.is(hls.status, 201);
+    await until(async () => socket.received.some((m) => 'hlsPlayable' in m && m.hlsPlayable.roomId === roomId), (x) => x, 60_000, 'HlsPlayable from the camera');
+    const master = await (await fetch(`${s.base}/hls/${roomId}/index.m3u8`)).text();
+    t.regex(master, /CODECS="avc1\.[0-9a-f]{6}"/, 'the camera passed through to HLS');
+
     // the password: not on any command line, not in the node's log (which logged the component's start at info)
-    const ffmpegs = childrenOf(s.child.pid!).filter((p) => p.cmdline.includes('ffmpeg'));
+    // the camera's ffmpeg is the one reading an ffconcat script (the HLS ffmpeg reads an SDP)
+    const ffmpegs = childrenOf(s.child.pid!).filter((p) => p.cmdline.includes('ffmpeg') && p.cmdline.includes('concat'));
     t.is(ffmpegs.length, 1, 'one ffmpeg pulls the camera');
     t.false(everyCommandLine().includes(PASSWORD));
     t.regex(s.output(), /rtsp camera reached/);
@@ -157,14 +165,14 @@ test.serial('a camera with a password: an SDK peer decodes its video; killing th
     const crashedIndex = socket.received.findIndex((m) => 'componentCrashed' in m && m.componentCrashed.componentId === componentId);
     t.true(removedIndex >= 0 && removedIndex < crashedIndex, 'TrackRemoved, then ComponentCrashed');
     const after = await s.api(`/room/${roomId}`);
-    t.deepEqual(after.body.data.components, []);
+    t.deepEqual(after.body.data.components.map((c: any) => c.type), ['hls'], 'the camera component is gone, the HLS one stays');
     await until(
       () => page!.evaluate(() => (window as any).fishjam.remoteTracks() as Array<{ endpointId: string }>),
       (list) => !list.some((r) => r.endpointId === componentId),
       20_000,
       'the track removed at the SDK peer',
     );
-    await until(async () => childrenOf(s.child.pid!).filter((p) => p.cmdline.includes('ffmpeg')).length, (x) => x === 0, 10_000, 'no ffmpeg left');
+    await until(async () => childrenOf(s.child.pid!).filter((p) => p.cmdline.includes('ffmpeg') && p.cmdline.includes('concat')).length, (x) => x === 0, 10_000, 'no camera ffmpeg left');
     t.false(s.output().includes(PASSWORD));
   } catch (error) {
     t.log('SDK log', await page?.evaluate(() => (window as any).fishjam.log).catch(() => undefined));
