@@ -12,8 +12,11 @@
 // - an owner that freezes: its link goes silent and is closed within ~2 s (dist-link.ts), which fails the call: 503;
 //   a call that outlives its deadline: 504. A chunk that fails after the headers went out cuts the response (the
 //   client sees a short body against the content-length, as from any server that dies mid-answer).
-// - at most MAX_FORWARDS requests forwarded from this node at once (then 503), and a node serves at most MAX_SERVED
-//   calls for the others at once.
+// - identical requests in flight at once share one call (the many viewers of a stream ask for the same blocked
+//   reload, part or segment at about the same moment): the owner holds one wait, not one per viewer, and sends each
+//   answer once to this node. The shared call is cancelled only when every client sharing it has hung up.
+// - at most MAX_FORWARDS calls and chunked bodies in flight from this node and MAX_SHARERS clients sharing calls
+//   (then 503), and a node serves at most MAX_SERVED calls for the others at once.
 // GET /recording lists the recordings of every node (the original lists its own folder): behind one load balancer a
 // per-node list would change with each request, and every id listed can be fetched and deleted through any node.
 import { Readable } from 'node:stream';
@@ -32,8 +35,10 @@ export const CHUNK_BYTES = 512 * 1024;
 export const WHOLE_BYTES = 4 * 1024 * 1024;
 /** The largest file forwarded. */
 export const MAX_FILE_BYTES = 1024 * 1024 * 1024;
-/** Requests this node forwards at once, at most. */
+/** Calls (and chunked bodies) this node has in flight to others at once, at most. */
 export const MAX_FORWARDS = 256;
+/** Clients waiting on shared calls at once, at most. */
+export const MAX_SHARERS = 8192;
 /** Calls this node serves for other nodes at once, at most. */
 export const MAX_SERVED = 512;
 /** Deadline of a call that cannot block (a chunk, a list). */
@@ -42,6 +47,13 @@ const CALL_MS = 10_000;
 const BLOCK_MARGIN_MS = 5_000;
 /** How long a request for a room waits for the link to a node that other members already reach. */
 const JOINING_LINK_WAIT_MS = 3000;
+
+interface SharedCall {
+  readonly reply: Promise<FileReply>;
+  readonly cancel: AbortController;
+  /** clients waiting on it now */
+  waiting: number;
+}
 
 type FileReply =
   | { kind: 'text'; text: string; contentType: string; cacheControl: string }
@@ -64,6 +76,9 @@ export interface ClusterFilesDeps {
 export class ClusterFiles {
   private forwards = 0;
   private served = 0;
+  private sharers = 0;
+  /** first calls in flight, by node, method and parameters: identical requests share them */
+  private readonly shared = new Map<string, SharedCall>();
 
   constructor(private readonly deps: ClusterFilesDeps) {
     const { cluster } = deps;
@@ -168,7 +183,76 @@ export class ClusterFiles {
     return undefined;
   }
 
+  /**
+   * The first reply for a request, from a call shared with the identical requests in flight (a new call when there is
+   * none). Rejects with the call's failure, or 'aborted' when this client hung up (the call goes on for the others).
+   */
+  private firstReply(node: string, method: string, params: Record<string, unknown>, deadlineMs: number, hangUp: AbortSignal): Promise<FileReply> {
+    const key = `${node}\n${method}\n${JSON.stringify(params)}`;
+    let call = this.shared.get(key);
+    if (!call) {
+      if (this.forwards >= MAX_FORWARDS) throw new HttpError(503, 'Too many forwarded requests on this Fishjam instance');
+      const cancel = new AbortController();
+      this.forwards++;
+      const reply = (this.deps.cluster.request(node, method, params, deadlineMs, cancel.signal) as Promise<FileReply>).finally(() => {
+        this.forwards--;
+        if (this.shared.get(key) === made) this.shared.delete(key);
+      });
+      const made: SharedCall = { reply, cancel, waiting: 0 };
+      reply.catch(() => undefined); // every sharer handles it; none may be left when it fails
+      this.shared.set(key, (call = made));
+    } else if (this.sharers >= MAX_SHARERS) {
+      throw new HttpError(503, 'Too many forwarded requests on this Fishjam instance');
+    }
+    const joined = call;
+    joined.waiting++;
+    this.sharers++;
+    return new Promise<FileReply>((resolve, reject) => {
+      let left = false;
+      const leave = () => {
+        if (left) return;
+        left = true;
+        joined.waiting--;
+        this.sharers--;
+        hangUp.removeEventListener('abort', onHangUp);
+      };
+      const onHangUp = () => {
+        leave();
+        // the last one out cancels the call at the owner; later requests start a new one
+        if (joined.waiting === 0) {
+          if (this.shared.get(key) === joined) this.shared.delete(key);
+          joined.cancel.abort();
+        }
+        reject(new Error('aborted'));
+      };
+      if (hangUp.aborted) return onHangUp();
+      hangUp.addEventListener('abort', onHangUp, { once: true });
+      joined.reply.then(
+        (value) => (leave(), resolve(value)),
+        (error: unknown) => (leave(), reject(error)),
+      );
+    });
+  }
+
   private async fetch(node: string, method: string, params: Record<string, unknown>, deadlineMs: number, hangUp: AbortSignal, what: string): Promise<ForwardedFile | 'aborted'> {
+    let first: FileReply;
+    try {
+      first = await this.firstReply(node, method, params, deadlineMs, hangUp);
+    } catch (error) {
+      if (hangUp.aborted) return 'aborted';
+      if (error instanceof HttpError) throw error;
+      throw callFailure(error, what);
+    }
+    if (first.kind === 'text') {
+      const bytes = Buffer.from(String(first.text));
+      return { contentType: first.contentType, cacheControl: first.cacheControl, size: bytes.length, body: bytes };
+    }
+    const head = Buffer.from(String(first.data), 'base64');
+    const size = first.size;
+    if (!Number.isSafeInteger(size) || size < head.length || size > MAX_FILE_BYTES) throw new HttpError(502, `Bad answer from the Fishjam instance holding ${what}`);
+    const answer = { contentType: first.contentType, cacheControl: first.cacheControl, size };
+    if (head.length === size) return { ...answer, body: head };
+    // a body of more than one chunk holds a slot until it is read (or given up)
     if (this.forwards >= MAX_FORWARDS) throw new HttpError(503, 'Too many forwarded requests on this Fishjam instance');
     this.forwards++;
     let released = false;
@@ -177,26 +261,6 @@ export class ClusterFiles {
       if (!released) (released = true), this.forwards--;
     };
     try {
-      let first: FileReply;
-      try {
-        first = (await this.deps.cluster.request(node, method, params, deadlineMs, hangUp)) as FileReply;
-      } catch (error) {
-        if (hangUp.aborted) return 'aborted';
-        throw callFailure(error, what);
-      }
-      if (first.kind === 'text') {
-        release();
-        const bytes = Buffer.from(String(first.text));
-        return { contentType: first.contentType, cacheControl: first.cacheControl, size: bytes.length, body: bytes };
-      }
-      const head = Buffer.from(String(first.data), 'base64');
-      const size = first.size;
-      if (!Number.isSafeInteger(size) || size < head.length || size > MAX_FILE_BYTES) throw new HttpError(502, `Bad answer from the Fishjam instance holding ${what}`);
-      const answer = { contentType: first.contentType, cacheControl: first.cacheControl, size };
-      if (head.length === size) {
-        release();
-        return { ...answer, body: head };
-      }
       // The rest is asked for chunk by chunk as the client reads (Readable.from pulls only when the client drains).
       const { cluster } = this.deps;
       const version = first.version;
