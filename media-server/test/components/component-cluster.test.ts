@@ -1,5 +1,5 @@
 // Two linked nodes: a component request sent to the node that does not hold the room reaches its owner (create,
-// list, delete, subscribe), with the owner's answers as they are, and the checks made before the room lookup answered
+// list, delete, subscribe; SIP dial and hang-up), with the owner's answers as they are, and the checks made before the room lookup answered
 // the same on either node.
 import test from 'ava';
 import path from 'node:path';
@@ -41,5 +41,38 @@ test('component calls through the entry node reach the room\'s owner', async (t)
   } finally {
     await b.stop();
     await a.stop();
+  }
+});
+
+test('SIP calls through the entry node reach the room\'s owner (dial, hang up, and their checks)', async (t) => {
+  const registrar = (await import('node:dgram')).createSocket('udp4');
+  await new Promise<void>((r) => registrar.bind(0, '127.0.0.1', () => r()));
+  const mapper = String(await freePort());
+  const common = { FJ_DIST_ENABLED: 'true', FJ_DIST_PORT_MAPPER_PORT: mapper, FJ_DIST_COOKIE: 'test-cookie', FJ_COMPONENTS_USED: 'sip', FJ_SIP_IP: '127.0.0.1' };
+  const a = await startTestNode({ ...common, FJ_DIST_NODE_NAME: 'sa@127.0.0.1', FJ_HOST: 'sa.example:5002' });
+  const b = await startTestNode({ ...common, FJ_DIST_NODE_NAME: 'sb@127.0.0.1', FJ_DIST_NODES: 'sa@127.0.0.1', FJ_HOST: 'sb.example:5002' });
+  try {
+    await waitFor(() => a.node.cluster!.linkedNodes().length === 1 && b.node.cluster!.linkedNodes().length === 1, 8000, 'the link');
+    t.is((await a.api('/room', { method: 'POST', json: { roomId: 'sip-on-a' } })).status, 201);
+    const registrarCredentials = { address: `127.0.0.1:${registrar.address().port}`, username: 'u', password: 'p' };
+    const add = await b.api('/room/sip-on-a/component', { method: 'POST', json: { type: 'sip', options: { registrarCredentials } } });
+    t.is(add.status, 201);
+    const cid = add.body.data.id as string;
+    t.truthy(a.node.components.sip.agent(cid), 'its agent runs on the owner');
+    t.is(b.node.components.sip.agent(cid), undefined);
+    const dial = await b.api(`/sip/sip-on-a/${cid}/call`, { method: 'POST', json: { phoneNumber: '100' } });
+    t.is(dial.status, 201);
+    t.is(dial.body, 'Successfully schedule calling phone_number: 100');
+    await waitFor(() => a.node.components.sip.agent(cid)?.inCall === true, 5000, 'the call set up on the owner');
+    const badBody = await b.api('/sip/no-such-room/x/call', { method: 'POST', json: {} });
+    t.deepEqual([badBody.status, badBody.body], [400, { errors: 'Invalid request body structure' }]);
+    const noComponent = await b.api('/sip/sip-on-a/nope/call', { method: 'DELETE' });
+    t.deepEqual([noComponent.status, noComponent.body], [400, { errors: 'Component nope does not exist' }]);
+    t.is((await b.api(`/sip/sip-on-a/${cid}/call`, { method: 'DELETE' })).status, 204);
+    t.false(a.node.components.sip.agent(cid)?.inCall ?? true, 'hung up on the owner');
+  } finally {
+    await b.stop();
+    await a.stop();
+    registrar.close();
   }
 });
