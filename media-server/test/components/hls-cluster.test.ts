@@ -39,8 +39,8 @@ async function pair(t: { teardown: (fn: () => Promise<void>) => void }, env: Rec
 }
 
 /** A room on b (created through b: ties go to the entry node) playing the clip into a (low-latency) HLS component. */
-async function hlsRoomOnB(b: TestNode, options: Record<string, unknown>): Promise<string> {
-  const created = await b.api('/room', { method: 'POST', json: { videoCodec: 'h264' } });
+async function hlsRoomOnB(b: TestNode, options: Record<string, unknown>, chosenId?: string): Promise<string> {
+  const created = await b.api('/room', { method: 'POST', json: { videoCodec: 'h264', ...(chosenId ? { roomId: chosenId } : {}) } });
   const roomId = created.body.data.room.id as string;
   if (!b.node.registry.has(roomId)) throw new Error('the room did not land on b');
   if ((await b.api(`/room/${roomId}/component`, { method: 'POST', json: { type: 'hls', options } })).status !== 201) throw new Error('hls');
@@ -90,6 +90,20 @@ test('LL-HLS of a room on b through a: playlists, a segment, parts and blocking 
   const [segA, segB] = [await bytes(await get(a.base, `/hls/${roomId}/${segment}`)), await bytes(await get(b.base, `/hls/${roomId}/${segment}`))];
   t.true(segA.length > 1000);
   t.true(sameBytes(segA, segB));
+  // what the hop costs (logged, not asserted: a loaded machine decides these numbers)
+  const timed = async (base: string) => {
+    const started = performance.now();
+    await bytes(await get(base, `/hls/${roomId}/${segment}`));
+    return performance.now() - started;
+  };
+  const viaA: number[] = [];
+  const fromB: number[] = [];
+  for (let i = 0; i < 10; i++) {
+    viaA.push(await timed(a.base));
+    fromB.push(await timed(b.base));
+  }
+  const median = (xs: number[]) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)]!.toFixed(1);
+  t.log(`a segment of ${segA.length} bytes: median ${median(viaA)} ms through a, ${median(fromB)} ms from b (10 each)`);
   // the preload-hinted part itself, asked through a before it exists: held at b, then the same bytes
   const next = HINT.exec(reloadText)!;
   const hinted = await get(a.base, `/hls/${roomId}/segment_${next[1]}_part_${next[2]}.m4s`);
@@ -180,7 +194,8 @@ test('LL-HLS of a room on b through a: playlists, a segment, parts and blocking 
 
 test('recordings: listed on every node, served and deleted through a node that does not hold them', async (t) => {
   const { a, b } = await pair(t);
-  const roomId = await hlsRoomOnB(b, { persistent: true });
+  // a chosen id: its node is not in the id, so a asks the others which one has the recording
+  const roomId = await hlsRoomOnB(b, { persistent: true }, 'recorded-on-b');
   // a recording is listed once its room has no live HLS any more
   t.is((await b.api(`/room/${roomId}`, { method: 'DELETE' })).status, 204);
   await waitFor(async () => ((await b.api('/recording')).body.data as string[]).includes(roomId), 30_000, 'the recording on b');
