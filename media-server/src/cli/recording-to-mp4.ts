@@ -11,7 +11,7 @@ if (!partDir) {
 }
 try {
   await mkdir(outDir!, { recursive: true });
-  for (const { run, output } of await convertPart(partDir, outDir!)) console.log(`${run} -> ${output}`);
+  for (const { run, output } of await convertPart(partDir, outDir!)) console.log(output ? `${run} -> ${output}` : `${run}: no media (skipped)`);
 } catch (error) {
   console.error(`recording-to-mp4: ${(error as Error).message}`);
   process.exit(1);

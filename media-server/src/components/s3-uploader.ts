@@ -13,6 +13,7 @@ import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { Upload } from '@aws-sdk/lib-storage';
 import type { Logger } from 'pino';
 import type { S3Credentials } from '../config/s3-env.js';
 
@@ -36,6 +37,10 @@ export interface RetryPolicy {
   readonly requestTimeoutMs: number;
   /** files sent at once */
   readonly concurrency: number;
+  /** larger files go as multipart uploads (one PUT is limited to 5 GB; a long recording run can be larger) */
+  readonly multipartThresholdBytes: number;
+  /** part size of a multipart upload (at least 5 MiB, S3's minimum); two parts are in memory at once per file */
+  readonly partSizeBytes: number;
 }
 
 export const DEFAULT_RETRY_POLICY: RetryPolicy = {
@@ -45,6 +50,8 @@ export const DEFAULT_RETRY_POLICY: RetryPolicy = {
   connectTimeoutMs: 5000,
   requestTimeoutMs: 30_000,
   concurrency: 4,
+  multipartThresholdBytes: 64 * 1024 * 1024,
+  partSizeBytes: 16 * 1024 * 1024,
 };
 
 /** One file to send: its path on disk and the object key it gets. */
@@ -173,6 +180,26 @@ export class S3Uploader {
     return failure;
   }
 
+  /** A large file in parts (a failed part fails this try; the parts sent are removed: `leavePartsOnError` off). */
+  private async multipart(file: string, object: { Bucket: string; Key: string; ContentType?: string }, signal?: AbortSignal): Promise<void> {
+    const abortController = new AbortController();
+    const onAbort = () => abortController.abort();
+    signal?.addEventListener('abort', onAbort, { once: true });
+    try {
+      const upload = new Upload({
+        client: this.client,
+        params: { ...object, Body: createReadStream(file) },
+        partSize: this.policy.partSizeBytes,
+        queueSize: 2,
+        leavePartsOnError: false,
+        abortController,
+      });
+      await upload.done();
+    } finally {
+      signal?.removeEventListener('abort', onAbort);
+    }
+  }
+
   private async uploadOne(item: UploadItem, signal?: AbortSignal): Promise<{ ok: true; bytes: number } | { ok: false; attempts: number; reason: string }> {
     let reason = '';
     for (let attempt = 1; attempt <= this.policy.attempts; attempt++) {
@@ -181,16 +208,12 @@ export class S3Uploader {
         // a fresh stream per try: a stream half read by a failed try cannot be sent again
         const size = (await stat(item.file)).size;
         const contentType = contentTypeOf(item.key);
-        await this.client.send(
-          new PutObjectCommand({
-            Bucket: this.credentials.bucket,
-            Key: item.key,
-            Body: createReadStream(item.file),
-            ContentLength: size,
-            ...(contentType ? { ContentType: contentType } : {}),
-          }),
-          signal ? { abortSignal: signal } : {},
-        );
+        const object = { Bucket: this.credentials.bucket, Key: item.key, ...(contentType ? { ContentType: contentType } : {}) };
+        if (size > this.policy.multipartThresholdBytes) {
+          await this.multipart(item.file, object, signal);
+        } else {
+          await this.client.send(new PutObjectCommand({ ...object, Body: createReadStream(item.file), ContentLength: size }), signal ? { abortSignal: signal } : {});
+        }
         return { ok: true, bytes: size };
       } catch (error) {
         const e = error as Error & { $metadata?: { httpStatusCode?: number }; code?: string };

@@ -77,28 +77,35 @@ test.serial('File video and audio recorded, uploaded under <prefix>/<room>/part_
   const prefix = `rec/${roomId}/${part}/`;
   await waitFor(async () => (await s3.list(BUCKET, prefix)).some((o) => o.Key === `${prefix}report.json`) && logs.some((l) => l.includes('recording uploaded to S3') && l.includes(roomId)), 60_000, 'the upload');
   const keys = (await s3.list(BUCKET, prefix)).map((o) => o.Key!.slice(prefix.length)).sort();
-  t.deepEqual(keys, ['report.json', 'run_1.ts']);
+  t.true(keys.includes('report.json'));
   const report = JSON.parse((await s3.get(BUCKET, `${prefix}report.json`)).toString());
   t.is(report.roomId, roomId);
   t.is(report.part, part);
-  t.is(report.runs.length, 1);
-  t.deepEqual(report.runs[0].tracks.map((tr: { kind: string; mimeType: string }) => `${tr.kind}:${tr.mimeType}`), ['video:video/H264', 'audio:audio/opus']);
-  t.truthy(report.runs[0].endedAt);
+  // usually one run; on a loaded machine the second clip's track may come after the first run started (then a run
+  // with the video alone, possibly too short to hold media, and one with both)
+  const last = report.runs[report.runs.length - 1];
+  t.deepEqual(last.tracks.map((tr: { kind: string; mimeType: string }) => `${tr.kind}:${tr.mimeType}`), ['video:video/H264', 'audio:audio/opus']);
+  t.true(report.runs.every((r: { endedAt: string | null }) => r.endedAt !== null));
+  t.true(keys.includes(last.file), `${last.file} uploaded`);
+  t.true(keys.every((k) => k === 'report.json' || /^run_\d+\.ts$/.test(k)), keys.join(' '));
 
   // converted from what is in the bucket, as a user would
   const download = await mkdtemp(path.join(os.tmpdir(), 'fj-rec-download-'));
   try {
     for (const key of keys) await writeFile(path.join(download, key), await s3.get(BUCKET, prefix + key));
-    const raw = await probe(path.join(download, 'run_1.ts'));
+    const raw = await probe(path.join(download, last.file));
     t.deepEqual(raw.streams.map((s) => `${s.codec_type}:${s.codec_name}`), ['video:h264', 'audio:opus'], 'recorded as they came');
     const converted = await convertPart(download, download);
-    t.deepEqual(converted.map((c) => path.basename(c.output)), ['run_1.mp4']);
-    const mp4 = await probe(converted[0]!.output);
-    t.deepEqual(mp4.streams.map((s) => `${s.codec_type}:${s.codec_name}`).sort(), ['audio:aac', 'video:h264']);
-    t.log(`played ${playedSeconds.toFixed(1)} s (clips of ${CLIP_SECONDS} s), recorded ${raw.duration.toFixed(2)} s, MP4 ${mp4.duration.toFixed(2)} s`);
+    t.is(converted.length, report.runs.length);
+    const outputs = converted.flatMap((c) => (c.output ? [c.output] : []));
+    const lastMp4 = await probe(path.join(download, last.file.replace(/\.ts$/, '.mp4')));
+    t.deepEqual(lastMp4.streams.map((s) => `${s.codec_type}:${s.codec_name}`).sort(), ['audio:aac', 'video:h264']);
+    let total = 0;
+    for (const output of outputs) total += (await probe(output)).duration;
+    t.log(`played ${playedSeconds.toFixed(1)} s (clips of ${CLIP_SECONDS} s), recorded ${total.toFixed(2)} s in ${report.runs.length} run(s)`);
     // the recording starts once the tracks exist and ffmpeg listens (a fraction of a second on an idle machine, more
     // on a loaded one): most of the clip, never more than it
-    t.true(mp4.duration >= CLIP_SECONDS * 0.75 && mp4.duration <= CLIP_SECONDS * 1.1, `MP4 of ${mp4.duration} s for clips of ${CLIP_SECONDS} s`);
+    t.true(total >= CLIP_SECONDS * 0.75 && total <= CLIP_SECONDS * 1.1, `${total} s recorded for clips of ${CLIP_SECONDS} s`);
   } finally {
     await rm(download, { recursive: true, force: true });
   }

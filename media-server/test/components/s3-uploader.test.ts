@@ -7,6 +7,8 @@ import os from 'node:os';
 import path from 'node:path';
 import net from 'node:net';
 import { pino } from 'pino';
+import { Upload } from '@aws-sdk/lib-storage';
+import { startS3TestServer } from '../support/s3-test-server.js';
 import { contentTypeOf, DEFAULT_RETRY_POLICY, filesUnder, objectKey, retryDelay, S3Uploader, scrubbed } from '../../src/components/s3-uploader.js';
 
 test('objectKey joins parts without empty segments or stray slashes', (t) => {
@@ -73,6 +75,39 @@ test('a server that accepts and never answers: an abort (the node stopping) ends
     uploader.close();
     for (const s of held) s.destroy();
     await new Promise((r) => server.close(r));
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+test('a file over the multipart threshold goes in parts to a real s3rver and arrives whole; a small one in one PUT', async (t) => {
+  const s3 = await startS3TestServer(['big']);
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'fj-multipart-'));
+  const policy = { ...DEFAULT_RETRY_POLICY, multipartThresholdBytes: 6 * 1024 * 1024, partSizeBytes: 5 * 1024 * 1024 };
+  const uploader = new S3Uploader({ accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey, region: s3.region, bucket: 'big' }, { endpoint: s3.endpoint, forcePathStyle: true }, pino({ level: 'silent' }), policy);
+  // observed, not replaced: which path each file took
+  const done = Upload.prototype.done;
+  let multipartUploads = 0;
+  Upload.prototype.done = function (this: Upload) {
+    multipartUploads++;
+    return done.call(this);
+  };
+  t.teardown(() => void (Upload.prototype.done = done));
+  try {
+    const big = Buffer.alloc(13 * 1024 * 1024 + 123);
+    for (let i = 0; i < big.length; i += 4096) big[i] = (i / 4096) & 0xff;
+    await writeFile(path.join(dir, 'run_1.ts'), big);
+    await writeFile(path.join(dir, 'report.json'), '{}');
+    const result = await uploader.uploadAll([
+      { file: path.join(dir, 'run_1.ts'), key: 'p/run_1.ts' },
+      { file: path.join(dir, 'report.json'), key: 'p/report.json' },
+    ]);
+    t.deepEqual(result, { ok: true, uploaded: 2, bytes: big.length + 2 });
+    t.true((await s3.get('big', 'p/run_1.ts')).equals(big), 'the parts joined are the file');
+    t.is(await s3.contentType('big', 'p/run_1.ts'), 'video/mp2t');
+    t.is(multipartUploads, 1, 'the large file went through the multipart upload, the small one not');
+  } finally {
+    uploader.close();
+    await s3.close();
     await rm(dir, { recursive: true, force: true });
   }
 });
