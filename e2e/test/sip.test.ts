@@ -4,7 +4,8 @@
 // on POST /sip/:room/:component/call; the tone arrives in the room as an audio track that an SDK peer in Chromium
 // (unmodified @fishjam-dev/ts-client) decodes with energy; the peer's microphone (Chromium's fake device, a beep)
 // reaches the callee mixed as G.711 A-law; DELETE hangs up (204, TrackRemoved, baresip sees the call end); the callee
-// hanging up (BYE) and vanishing (SIGKILL, then 30 s of silence) end later calls of the same component. The node runs
+// hanging up (BYE), the room's last other publisher leaving, and the callee vanishing (SIGKILL, then 30 s of silence)
+// end later calls of the same component. The node runs
 // as its own process (media-server/dist) with FJ_SIP_IP=127.0.0.1.
 import test from 'ava';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -127,12 +128,20 @@ test.serial('dial the callee: its tone is a room track an SDK peer decodes; the 
     await callee!.hangUp();
     await until(async () => removedCount(), (x) => x === 2, 10_000, 'TrackRemoved after the callee hung up');
 
-    // a third call, and the callee vanishes (SIGKILL: no BYE): its silence ends the call after 30 s
+    // a third call, and the only other publisher leaves the room: nobody to hear, the call ends (as the original)
     t.is((await dial()).status, 201);
     await until(async () => trackCount(), (x) => x === 3, 30_000, 'the third call answered');
+    await page.evaluate(() => (window as any).fishjam.leave());
+    await until(async () => removedCount(), (x) => x === 3, 20_000, 'TrackRemoved once nobody else publishes audio');
+    await until(async () => callee!.output(), (o) => (o.match(/session closed|terminate call/g) ?? []).length >= 3, 10_000, 'baresip sees the third call end');
+
+    // a fourth call (a room with no other audio: it stays up), and the callee vanishes (SIGKILL: no BYE): its silence
+    // ends the call after 30 s
+    t.is((await dial()).status, 201);
+    await until(async () => trackCount(), (x) => x === 4, 30_000, 'the fourth call answered');
     callee!.child.kill('SIGKILL');
     const killedAt = Date.now();
-    await until(async () => removedCount(), (x) => x === 3, 60_000, 'TrackRemoved once the vanished callee stays silent');
+    await until(async () => removedCount(), (x) => x === 4, 60_000, 'TrackRemoved once the vanished callee stays silent');
     t.log(`callee SIGKILLed -> TrackRemoved after ${Date.now() - killedAt} ms`);
     t.false(socket.received.some((m) => 'componentCrashed' in m));
     t.is((await s.api(`/room/${roomId}`)).body.data.components.length, 1, 'the component stays');

@@ -29,6 +29,8 @@ interface Call {
   readonly media: SipMedia;
   trackId: string | undefined;
   over: boolean;
+  /** someone else in the room has published audio during this call */
+  heardRoom: boolean;
 }
 
 interface Entry {
@@ -39,6 +41,8 @@ interface Entry {
   call: Call | undefined;
   stopped: boolean;
   readonly started: Promise<void>;
+  /** dial and hang-up requests, one after another (two at once must not both open a call) */
+  queue: Promise<void>;
 }
 
 export class SipComponents {
@@ -79,7 +83,7 @@ export class SipComponents {
 
   start(room: Room, componentId: string, spec: SipSpec): void {
     const log = this.deps.logger.child({ room: room.id, component: componentId });
-    const entry: Entry = { room, componentId, log, agent: undefined, call: undefined, stopped: false, started: Promise.resolve() };
+    const entry: Entry = { room, componentId, log, agent: undefined, call: undefined, stopped: false, started: Promise.resolve(), queue: Promise.resolve() };
     (entry as { started: Promise<void> }).started = (async () => {
       try {
         const agent = await SipUserAgent.start(sipAccount(spec, this.deps.externalIp ?? '127.0.0.1'), log);
@@ -93,10 +97,31 @@ export class SipComponents {
   }
 
   /** Dials; the answer comes at once (the call is set up in the background, as the original). */
-  async dial(componentId: string, phoneNumber: string): Promise<void> {
+  dial(componentId: string, phoneNumber: string): Promise<void> {
+    return this.queued(componentId, (entry) => this.dialNow(entry, phoneNumber));
+  }
+
+  /** Hangs up the component's call, if any. */
+  hangUp(componentId: string): Promise<void> {
+    return this.queued(componentId, async (entry) => {
+      entry.agent?.hangUp();
+      await this.endCall(entry, 'hung up');
+    });
+  }
+
+  private queued(componentId: string, op: (entry: Entry) => Promise<void>): Promise<void> {
     const entry = this.entries.get(componentId);
-    if (!entry) return;
-    await entry.started;
+    if (!entry) return Promise.resolve();
+    const run = entry.queue.then(async () => {
+      await entry.started;
+      if (!entry.stopped) await op(entry);
+    });
+    entry.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  private async dialNow(entry: Entry, phoneNumber: string): Promise<void> {
+    const componentId = entry.componentId;
     if (entry.stopped || !entry.agent) return;
     await this.endCall(entry, 'a new call was dialled');
     const media = await SipMedia.open(entry.room.media, this.deps.ffmpegPath, { peerId: componentId, componentId }, entry.log).catch((error: Error) => {
@@ -105,7 +130,7 @@ export class SipComponents {
     });
     if (!media) return;
     if (entry.stopped) return void (await media.close());
-    const call: Call = { media, trackId: undefined, over: false };
+    const call: Call = { media, trackId: undefined, over: false, heardRoom: false };
     entry.call = call;
     entry.log.info('sip: dialling');
     entry.agent.dial(phoneNumber, media.rtpPort, {
@@ -117,21 +142,13 @@ export class SipComponents {
     });
   }
 
-  /** Hangs up the component's call, if any. */
-  async hangUp(componentId: string): Promise<void> {
-    const entry = this.entries.get(componentId);
-    if (!entry) return;
-    await entry.started;
-    entry.agent?.hangUp();
-    await this.endCall(entry, 'hung up');
-  }
-
   async stop(componentId: string): Promise<void> {
     const entry = this.entries.get(componentId);
     if (!entry) return;
     this.entries.delete(componentId);
     entry.stopped = true;
     await entry.started;
+    await entry.queue;
     await this.endCall(entry, 'component removed');
     await entry.agent?.close();
   }
@@ -193,6 +210,14 @@ export class SipComponents {
     for (const component of room.components.values()) {
       if (component.id === entry.componentId) continue;
       for (const track of component.tracks.values()) if (track.type === 'audio' && !track.producer.closed) tracks.push({ trackId: track.id, producer: track.producer });
+    }
+    // As the original: the call ends when nobody else publishes audio any more (here: once someone has, during the call)
+    if (tracks.length > 0) call.heardRoom = true;
+    else if (call.heardRoom && call.trackId !== undefined) {
+      call.heardRoom = false; // once
+      entry.log.info('sip: nobody else publishes audio: hanging up');
+      void this.hangUp(entry.componentId);
+      return;
     }
     call.media.roomAudio(tracks);
   }
