@@ -27,9 +27,9 @@ export function parseSip(datagram: Buffer): SipMessage | undefined {
   const body = split < 0 ? '' : text.slice(split + 4);
   const lines = head.split('\r\n');
   const start = lines.shift() ?? '';
+  if (lines.length > MAX_HEADERS) return undefined;
   const headers = new Map<string, string[]>();
   for (const line of lines) {
-    if (headers.size > MAX_HEADERS) return undefined;
     if (/^[ \t]/.test(line)) continue; // folded lines are obsolete; senders of interest do not use them
     const colon = line.indexOf(':');
     if (colon <= 0) continue;
@@ -96,7 +96,7 @@ export function parseChallenge(value: string): Challenge | undefined {
 }
 
 /** The Authorization (or Proxy-Authorization) value answering `challenge` for one request. */
-export function digestAuthorization(challenge: Challenge, o: { username: string; password: string; method: string; uri: string; nonceCount: number }): string {
+export function digestAuthorization(challenge: Challenge, o: { username: string; password: string; method: string; uri: string; nonceCount: number; cnonce?: string }): string {
   const md5 = (s: string) => createHash('md5').update(s).digest('hex');
   const ha1 = md5(`${o.username}:${challenge.realm}:${o.password}`);
   const ha2 = md5(`${o.method}:${o.uri}`);
@@ -105,7 +105,7 @@ export function digestAuthorization(challenge: Challenge, o: { username: string;
   const qops = (challenge.qop ?? '').split(',').map((q) => q.trim());
   if (qops.includes('auth')) {
     const nc = o.nonceCount.toString(16).padStart(8, '0');
-    const cnonce = randomToken();
+    const cnonce = o.cnonce ?? randomToken();
     parts.push(`response=${quote(md5(`${ha1}:${challenge.nonce}:${nc}:${cnonce}:auth:${ha2}`))}`, 'qop=auth', `nc=${nc}`, `cnonce=${quote(cnonce)}`);
   } else {
     parts.push(`response=${quote(md5(`${ha1}:${challenge.nonce}:${ha2}`))}`);
