@@ -22,7 +22,7 @@ import { launchChromium, openPeerPage, servePage } from '../support/browser.js';
 const run = promisify(execFile);
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const BUCKET = 'recordings';
-const PUBLISH_SECONDS = 30;
+const PUBLISH_SECONDS = 40;
 
 let s3: S3TestServer;
 let n: TestNode;
