@@ -1,17 +1,19 @@
 // Drives DownlinkFloor (downlink-floor.ts) for one receiving WebRtcTransport: its samples come from the transport's
 // `bwe` trace (mediasoup emits one about every second while transport-cc runs, so idle receivers cost nothing extra),
-// the loss figure from a getStats() only while a shortfall or a trial is on, and the floor goes to the worker as the
-// transport's minimum outgoing bitrate. One sample at a time: a trace that arrives while the previous sample still
-// awaits the worker is dropped, so a slow worker never builds a queue here.
+// loss and round trip from stats requests made only while a shortfall or a floor is on, and the floor goes to the
+// worker as the transport's minimum outgoing bitrate. One sample at a time: a trace that arrives while the previous
+// sample still awaits the worker is dropped, so a slow worker never builds a queue here.
+//
+// Not steered: transports on ICE-TCP (TCP hides loss, and the worker's write queue would take the excess instead of
+// the network) and transports whose estimate is not transport-cc (REMB: no loss figure to end a trial with).
 import type { types } from 'mediasoup';
-import { DownlinkFloor, DOWNLINK_FLOOR_DEFAULTS, type DownlinkFloorOptions } from './downlink-floor.js';
+import { DownlinkFloor, DOWNLINK_FLOOR_DEFAULTS, WORKER_MIN_BITRATE, type DownlinkFloorOptions } from './downlink-floor.js';
 
-/** mediasoup refuses a minimum outgoing bitrate below this (other than 0, none) */
-const WORKER_MIN_BITRATE = 30_000;
 /** a floor is never above this, whatever mediasoup's desired figure says (bps) */
 const MAX_FLOOR = 20_000_000;
 
 export interface BweTrace {
+  readonly bweType?: string;
   readonly availableBitrate?: number;
   readonly desiredBitrate?: number;
 }
@@ -22,13 +24,24 @@ export interface FloorChange {
   readonly available: number;
   readonly desired: number;
   readonly loss: number | undefined;
+  readonly rttMs: number | undefined;
+}
+
+interface LayerMemory {
+  spatial: number;
+  preferred: number;
+  downAt: number;
+  /** the highest temporal layer this consumer was ever sent: what the publisher's encoder makes */
+  maxTemporal: number;
 }
 
 export class DownlinkProber {
   private readonly policy: DownlinkFloor;
   private sampling = false;
-  private readonly layers = new WeakMap<types.Consumer, LayerMemory>();
   private closed = false;
+  private readonly layers = new WeakMap<types.Consumer, LayerMemory>();
+  /** the consumers and their layers when the current trial began (a gain counts only for them) */
+  private trialStart: Array<[types.Consumer, number]> = [];
 
   constructor(
     private readonly transport: types.WebRtcTransport,
@@ -40,6 +53,10 @@ export class DownlinkProber {
     this.policy = new DownlinkFloor(options);
     transport.observer.once('close', () => {
       this.closed = true;
+    });
+    // Another path (an ICE restart, a new candidate pair): what the floor learnt was about the old one.
+    transport.observer.on('iceselectedtuplechange', () => {
+      if (this.policy.reset() !== undefined) void this.apply(0, 0, 0, undefined, undefined);
     });
   }
 
@@ -54,6 +71,11 @@ export class DownlinkProber {
     const available = info.availableBitrate;
     const desired = info.desiredBitrate;
     if (typeof available !== 'number' || typeof desired !== 'number' || !Number.isFinite(available) || !Number.isFinite(desired)) return;
+    const steerable = info.bweType === 'transport-cc' && this.transport.iceSelectedTuple?.protocol !== 'tcp';
+    if (!steerable) {
+      if (this.policy.reset() !== undefined) void this.apply(0, available, desired, undefined, undefined);
+      return;
+    }
     this.sampling = true;
     void this.sample(available, desired).finally(() => {
       this.sampling = false;
@@ -62,24 +84,38 @@ export class DownlinkProber {
 
   private async sample(available: number, desired: number): Promise<void> {
     const now = this.now();
+    const consumers = [...this.consumers()];
     // every consumer is looked at (no short-circuit), so each one's layer memory stays current
-    const shortfalls = [...this.consumers()].map((c) => shortfallOf(c, now, this.layers));
+    const shortfalls = consumers.map((c) => shortfallOf(c, now, this.layers));
     const belowTarget = shortfalls.some((k) => k !== undefined);
     const temporalOnly = belowTarget && !shortfalls.includes('spatial');
-    const level = [...this.consumers()].reduce((sum, c) => sum + layerLevel(c), 0);
     let loss: number | undefined;
-    if (this.policy.wantsLoss || belowTarget) {
-      const [stats] = await this.transport.getStats().catch(() => [] as types.WebRtcTransportStat[]);
+    let rttMs: number | undefined;
+    if (this.policy.wantsMeasurements || this.policy.isShortfall(available, desired, belowTarget)) {
+      const probe = consumers.find((c) => !c.closed && c.kind === 'video' && c.type === 'simulcast');
+      const [transportStats, consumerStats] = await Promise.all([
+        this.transport.getStats().catch(() => [] as types.WebRtcTransportStat[]),
+        probe ? probe.getStats().catch(() => [] as types.ConsumerStat[]) : Promise.resolve([] as types.ConsumerStat[]),
+      ]);
       // the transport may have closed while the worker answered: nothing to steer any more
       if (this.closed || this.transport.closed) return;
-      loss = stats?.rtpPacketLossSent;
+      loss = transportStats[0]?.rtpPacketLossSent;
+      const rtt = consumerStats.find((s) => s.type === 'outbound-rtp')?.roundTripTime;
+      rttMs = typeof rtt === 'number' && rtt > 0 ? rtt : undefined;
     }
-    const floor = this.policy.onSample({ now: this.now(), available, desired, belowTarget, temporalOnly, level, loss });
+    const rose = this.policy.trialOn && this.trialStart.some(([c, level]) => !c.closed && layerLevel(c) > level);
+    const floor = this.policy.onSample({ now, available, desired, belowTarget, temporalOnly, rose, loss, rttMs });
     if (floor === undefined) return;
+    if (this.policy.trialOn) this.trialStart = consumers.map((c) => [c, layerLevel(c)]);
+    else this.trialStart = [];
+    await this.apply(floor, available, desired, loss, rttMs);
+  }
+
+  private async apply(floor: number, available: number, desired: number, loss: number | undefined, rttMs: number | undefined): Promise<void> {
     const bitrate = floor === 0 ? 0 : Math.min(MAX_FLOOR, Math.max(WORKER_MIN_BITRATE, floor));
     await this.transport.setMinOutgoingBitrate(bitrate).catch(() => undefined);
     if (this.closed || this.transport.closed) return;
-    this.onChange({ event: this.policy.lastEvent ?? 'unknown', floor: bitrate, available, desired, loss });
+    this.onChange({ event: this.policy.lastEvent ?? 'unknown', floor: bitrate, available, desired, loss, rttMs });
   }
 }
 
@@ -90,16 +126,11 @@ export class DownlinkProber {
  */
 const SPATIAL_UPGRADE_WAIT_MS = 10_500;
 
-interface LayerMemory {
-  spatial: number;
-  preferred: number;
-  downAt: number;
-}
-
 /**
  * Whether a sending video simulcast consumer is on a lower layer than it wants and its producer sends: a lower spatial
- * layer (unless mediasoup would refuse the step up now), or the right spatial layer at a lower temporal layer (the
- * middle layer at a quarter of its frame rate, say). `memory` remembers each consumer's last layers between samples.
+ * layer (unless mediasoup would refuse the step up now), or the right spatial layer at a lower temporal layer than it
+ * was ever sent (the middle layer at a quarter of its frame rate, say; an encoder that makes one temporal layer, as
+ * H264 here, never counts as short of frame rate). `memory` keeps each consumer's layers between samples.
  */
 export function shortfallOf(consumer: types.Consumer, now: number, memory: WeakMap<types.Consumer, LayerMemory>): 'spatial' | 'temporal' | undefined {
   if (consumer.closed || consumer.kind !== 'video' || consumer.type !== 'simulcast') return undefined;
@@ -115,12 +146,13 @@ export function shortfallOf(consumer: types.Consumer, now: number, memory: WeakM
   const temporal = consumer.currentLayers?.temporalLayer ?? -1;
   const seen = memory.get(consumer);
   const downAt = seen && spatial < seen.spatial && seen.preferred === preferred.spatialLayer ? now : (seen?.downAt ?? 0);
-  memory.set(consumer, { spatial, preferred: preferred.spatialLayer, downAt });
+  const maxTemporal = Math.max(seen?.maxTemporal ?? 0, temporal);
+  memory.set(consumer, { spatial, preferred: preferred.spatialLayer, downAt, maxTemporal });
   // within mediasoup's wait, the layer it may still raise is the temporal one of the current spatial layer
   const reachable = spatial >= 0 && spatial < target && now - downAt < SPATIAL_UPGRADE_WAIT_MS ? spatial : target;
   if (spatial < reachable) return 'spatial';
-  const temporalTarget = preferred.temporalLayer;
-  return spatial >= 0 && spatial === reachable && temporalTarget !== undefined && temporal < temporalTarget ? 'temporal' : undefined;
+  const temporalTarget = Math.min(preferred.temporalLayer ?? 0, maxTemporal);
+  return spatial >= 0 && spatial === reachable && temporal < temporalTarget ? 'temporal' : undefined;
 }
 
 /** A consumer's layers as one number that grows with every step up (spatial first, then temporal). */
