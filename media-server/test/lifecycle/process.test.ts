@@ -19,7 +19,8 @@ function run(env: Record<string, string>): { child: ChildProcess; output: () => 
   child.stdout!.on('data', (d) => (out += d));
   child.stderr!.on('data', (d) => (out += d));
   const exit = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+  // generous: a cold tsx start of the whole node takes tens of seconds on a loaded 2-core machine
+  const timer = setTimeout(() => child.kill('SIGKILL'), 90_000);
   void exit.then(() => clearTimeout(timer));
   return { child, output: () => out, exit };
 }
