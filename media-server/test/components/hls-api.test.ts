@@ -323,7 +323,12 @@ test.serial('supervision: a killed ffmpeg is started again and the playlist goes
       return socket.received.some((m) => 'componentCrashed' in m && m.componentCrashed.componentId === hls.body.data.id);
     }, 90_000, 'ComponentCrashed');
     const shown = await n.api(`/room/${id}`);
-    t.deepEqual(shown.body.data.components.map((c: { id: string }) => c.id), [file.body.data.id], 'only the HLS component went');
+    // the File component may have played its file to the end meanwhile on a slow machine (it then leaves by itself):
+    // what matters is that the crash took the HLS component only, and the room lives on
+    const left = shown.body.data.components.map((c: { id: string }) => c.id);
+    t.false(left.includes(hls.body.data.id), 'the HLS component went');
+    t.true(left.length === 0 || (left.length === 1 && left[0] === file.body.data.id), `only the HLS component went: ${left.join(', ')}`);
+    t.false(socket.received.some((m) => 'componentCrashed' in m && m.componentCrashed.componentId === file.body.data.id), 'the File component did not crash');
     t.is((await hlsGet(id, 'index.m3u8')).status, 404);
     await waitFor(async () => (await hlsFfmpegPids()).length === 0, 20_000, 'no HLS ffmpeg left');
     t.is((await n.api(`/room/${id}`, { method: 'DELETE' })).status, 204);
