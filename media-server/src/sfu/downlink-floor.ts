@@ -104,6 +104,8 @@ export class DownlinkFloor {
   /** the round trip when the floor went on (the first one measured since) */
   private baseRtt: number | undefined;
   private failures = 0;
+  /** trials in a row that raised nothing */
+  private noGains = 0;
   private notBefore = 0;
   /** what happened on the last sample that changed the floor (for logs and tests) */
   lastEvent: FloorEvent | undefined;
@@ -164,8 +166,11 @@ export class DownlinkFloor {
         if (!s.belowTarget) return this.revert(state.previous, 'cancelled');
         // Nothing switched (mediasoup's post-downgrade wait, a temporal layer the encoder does not make): not the
         // link's fault, but no reason to keep the higher floor either.
+        // The first such trial is retried soon with the larger step (a small frame-rate step may simply have been too
+        // small for the next temporal layer); repeated ones wait like failures, without counting as the link's.
         if (s.now - state.since >= o.trialMs) {
-          this.notBefore = s.now + o.baseBackoffMs;
+          this.noGains = Math.min(this.noGains + 1, 16);
+          this.notBefore = s.now + (this.noGains === 1 ? o.settleMs : Math.min(o.maxBackoffMs, o.baseBackoffMs * 2 ** (this.noGains - 2)));
           return this.revert(state.previous, 'no-gain');
         }
         return undefined;
@@ -174,6 +179,7 @@ export class DownlinkFloor {
         if (s.now < state.until) return undefined;
         this.kept = state.floor;
         this.keptSince = s.now;
+        this.noGains = 0;
         this.state = { kind: 'idle', shortSince: undefined };
         return this.changed('succeeded');
       }
@@ -204,7 +210,7 @@ export class DownlinkFloor {
     const settled = this.kept > 0 || s.now - since >= o.settleMs;
     if (!settled || s.now < this.notBefore || !quiet) return undefined;
     const base = Math.max(s.available, this.kept, MIN_STEP_BASE);
-    const step = s.temporalOnly ? o.temporalStepFactor : o.stepFactor;
+    const step = s.temporalOnly && this.noGains === 0 ? o.temporalStepFactor : o.stepFactor;
     const floor = Math.round(Math.min(s.desired * (1 + o.shortfallMargin), base * step));
     if (floor <= this.kept) return undefined;
     if (this.kept === 0) this.baseRtt = s.rttMs;

@@ -25,6 +25,8 @@ export interface FloorChange {
   readonly desired: number;
   readonly loss: number | undefined;
   readonly rttMs: number | undefined;
+  /** the new path, when a path change reset the floor */
+  readonly path?: string;
 }
 
 interface LayerMemory {
@@ -55,8 +57,8 @@ export class DownlinkProber {
       this.closed = true;
     });
     // Another path (an ICE restart, a new candidate pair): what the floor learnt was about the old one.
-    transport.observer.on('iceselectedtuplechange', () => {
-      if (this.policy.reset() !== undefined) void this.apply(0, 0, 0, undefined, undefined);
+    transport.observer.on('iceselectedtuplechange', (tuple) => {
+      if (this.policy.reset() !== undefined) void this.apply(0, 0, 0, undefined, undefined, `${tuple.protocol} ${tuple.remoteIp ?? ''}:${tuple.remotePort ?? ''}`);
     });
   }
 
@@ -111,11 +113,11 @@ export class DownlinkProber {
     await this.apply(floor, available, desired, loss, rttMs);
   }
 
-  private async apply(floor: number, available: number, desired: number, loss: number | undefined, rttMs: number | undefined): Promise<void> {
+  private async apply(floor: number, available: number, desired: number, loss: number | undefined, rttMs: number | undefined, path?: string): Promise<void> {
     const bitrate = floor === 0 ? 0 : Math.min(MAX_FLOOR, Math.max(WORKER_MIN_BITRATE, floor));
     await this.transport.setMinOutgoingBitrate(bitrate).catch(() => undefined);
     if (this.closed || this.transport.closed) return;
-    this.onChange({ event: this.policy.lastEvent ?? 'unknown', floor: bitrate, available, desired, loss, rttMs });
+    this.onChange({ event: this.policy.lastEvent ?? 'unknown', floor: bitrate, available, desired, loss, rttMs, ...(path ? { path } : {}) });
   }
 }
 

@@ -134,13 +134,30 @@ test('a trial that raises nothing gives up after trialMs; one whose need vanishe
     [2000, 375_000, 'trial'],
     [2000 + O.trialMs, 0, 'no-gain'],
   ]);
-  const next = feed(floor, 3000 + O.trialMs, 3000 + O.trialMs + O.baseBackoffMs + O.settleMs, (now) => short(now, 0));
-  t.is(next.length, 1);
-  t.true(next[0]![0] >= 2000 + O.trialMs + O.baseBackoffMs, `next trial at ${next[0]![0]} (the base wait, not a doubled one)`);
+  // the first no-gain is retried after the settle time; the next ones wait baseBackoffMs, then doubled
+  const retry = feed(floor, 3000 + O.trialMs, 3000 + O.trialMs + O.settleMs, (now) => short(now, 0));
+  t.deepEqual(retry.map((c) => c[2]), ['trial']);
+  t.true(retry[0]![0] >= 2000 + O.trialMs + O.settleMs, `retried at ${retry[0]![0]}`);
+  const second = retry[0]![0] + O.trialMs;
+  t.deepEqual(feed(floor, retry[0]![0] + 1000, second, (now) => short(now, 0)).map((c) => c[2]), ['no-gain']);
+  const third = feed(floor, second + 1000, second + O.baseBackoffMs + O.settleMs, (now) => short(now, 0));
+  t.is(third.length, 1);
+  t.true(third[0]![0] >= second + O.baseBackoffMs, `third trial at ${third[0]![0]}: after the base wait`);
   // the receiver asked for a lower layer meanwhile: not a success, the floor goes back
   const cancelled = new DownlinkFloor();
   feed(cancelled, 0, 2000, (now) => short(now, 0));
   t.deepEqual(feed(cancelled, 3000, 3000, (now) => ({ ...short(now, 0), belowTarget: false })), [[3000, 0, 'cancelled']]);
+});
+
+test('a frame-rate step that raised nothing is retried with the larger step', (t) => {
+  const floor = new DownlinkFloor();
+  const rate = (now: number) => ({ ...short(now, 0), temporalOnly: true });
+  const changes = feed(floor, 0, 2000 + O.trialMs + 1000 + O.settleMs, rate);
+  t.deepEqual(changes.map((c) => [c[1], c[2]]), [
+    [150_000 * O.temporalStepFactor, 'trial'],
+    [0, 'no-gain'],
+    [150_000 * O.stepFactor, 'trial'],
+  ]);
 });
 
 test('a kept floor follows what is wanted down, and a path change resets it', (t) => {
