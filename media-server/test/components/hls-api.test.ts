@@ -21,6 +21,9 @@ let res: Resources;
 test.before(async () => {
   res = await makeResources();
   await makeVideo(path.join(res.sources, 'video.h264'), 30);
+  // the supervision test's source must outlive five killed ffmpeg runs on a loaded machine (a room whose File source
+  // ended has no track left, so no run would start and no crash could be counted)
+  await makeVideo(path.join(res.sources, 'long.h264'), 180);
   await makeAudio(path.join(res.sources, 'audio.ogg'), 30);
   await writeFile(path.join(res.base, 'secret.m3u8'), 'outside the folder');
   n = await startTestNode({ FJ_COMPONENTS_USED: 'file hls', FJ_RESOURCES_BASE_PATH: res.base });
@@ -303,7 +306,7 @@ test.serial('supervision: a killed ffmpeg is started again and the playlist goes
   try {
     const id = await room();
     const hls = await add(id, { type: 'hls' });
-    const file = await add(id, { type: 'file', options: { filePath: 'video.h264' } });
+    const file = await add(id, { type: 'file', options: { filePath: 'long.h264' } });
     await waitFor(async () => (await hlsGet(id, 'index.m3u8')).status === 200, 60_000, 'playable');
     const [first] = await hlsFfmpegPids();
     t.truthy(first);
