@@ -202,7 +202,8 @@ export interface NsNode {
  * supplementary groups), no new privileges (allowPrivilegeEscalation: false), no capabilities (drop ALL), and a
  * read-only root filesystem with tmpfs mounts only where the pod has its emptyDir volumes (`writable`, owned by the
  * user). Done in a mount namespace of the node's own, so nothing changes outside it. The code is bind-mounted
- * read-only under the new /tmp, so the repository's parent folders need not be open to that user.
+ * read-only at CONFINED_ROOT first (before any tmpfs: the repository may itself live under /tmp, which the pod's
+ * emptyDir then covers), so the repository's parent folders need not be open to that user.
  */
 export interface Confinement {
   readonly uid: number;
@@ -211,22 +212,26 @@ export interface Confinement {
   readonly writable: readonly string[];
 }
 
-/** Where the repository is seen by a confined node. */
-const CONFINED_ROOT = '/tmp/.fishjam-app';
+/** Where the repository is seen by a confined node (outside every writable mount, which would cover it). */
+const CONFINED_ROOT = '/run/.fishjam-app';
 
 /** The shell script that sets up a confined node's mount namespace and drops to its user (args: the node's argv). */
 function confinedScript(c: Confinement): string {
   const q = (s: string) => `'${s.replace(/'/g, "'\\''")}'`;
-  const lines = ['set -eu'];
+  const lines = [
+    'set -eu',
+    // the code first: a tmpfs below could cover the repository (a clone under /tmp)
+    `mkdir -p ${q(CONFINED_ROOT)}`,
+    `mount --bind ${q(root)} ${q(CONFINED_ROOT)}`,
+    `mount -o remount,bind,ro ${q(CONFINED_ROOT)}`,
+  ];
   for (const dir of c.writable) {
     if (!path.isAbsolute(dir) || dir === '/') throw new Error(`not a mount path: ${dir}`);
+    if (CONFINED_ROOT.startsWith(`${dir.replace(/\/$/, '')}/`)) throw new Error(`${dir} would cover the code at ${CONFINED_ROOT}`);
     lines.push(`mount -t tmpfs -o size=256m,mode=0755,uid=${c.uid},gid=${c.gid} tmpfs ${q(dir)}`);
     if (dir === '/tmp') lines.push('chmod 1777 /tmp');
   }
   lines.push(
-    `mkdir -p ${q(CONFINED_ROOT)}`,
-    `mount --bind ${q(root)} ${q(CONFINED_ROOT)}`,
-    `mount -o remount,bind,ro ${q(CONFINED_ROOT)}`,
     // read-only from here on for everything but the tmpfs mounts above (and /proc, /sys, /dev as in a container)
     'mount -o remount,bind,ro /',
     `cd ${q(CONFINED_ROOT)}/media-server`,
